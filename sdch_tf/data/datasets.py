@@ -1,0 +1,317 @@
+"""Readers (and a writer) for the DCMH-style dataset files, REPRODUCTION.md §2.
+
+``load_dataset(name, data_dir)`` reads MIRFlickr-25K, IAPR TC-12 or NUS-WIDE from the
+MAT-files users actually hold, whatever MATLAB version each file is (``mat.mat_version``):
+
+============== ========================================================== ===================
+name           files (first complete layout wins)                         keys
+============== ========================================================== ===================
+mirflickr      mirflickr25k-iall.mat, mirflickr25k-lall.mat,               IAll, LAll, YAll
+               mirflickr25k-yall.mat
+               or the merged FLICKR-25K.mat                               images, LAll, YAll
+iapr           IAPR-TC12.mat                                              IAll, LAll, YAll
+nuswide        nus-wide-tc21-{iall,lall,yall}.mat                         IAll, LAll, YAll
+nuswide-tc10   nus-wide-tc10-{iall,lall,yall}.mat                         IAll, LAll, YAll
+============== ========================================================== ===================
+
+Labels are MATLAB (N, C) in {0, 1}, texts (N, d) bag-of-words, images uint8 in the DCMH
+layout (h5py (N, 3, W, H)). Nothing is ever downloaded: a missing file raises
+``DatasetNotFoundError`` saying what was looked for and how to run the embedded synthetic set.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sdch_tf.data import mat
+from sdch_tf.data.dataset import ArrayImages, CrossModalData, ImageSource
+
+SYNTHETIC_HINT = "python -m sdch_tf.train --dataset synthetic"
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not in ``data_dir``; the message lists every path looked for."""
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is unreadable or lacks / mis-shapes a variable; names file, key and shapes."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """One way a dataset is distributed: which file holds which variable."""
+
+    description: str
+    images: tuple[str, str]  # (file name, key)
+    labels: tuple[str, str]
+    texts: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A dataset: its layouts in order of preference and its usual sizes (for messages only)."""
+
+    title: str
+    layouts: tuple[_Layout, ...]
+    num_samples: int   # usual N of the DCMH release
+    num_labels: str    # usual C (IAPR releases differ)
+    text_dim: int      # usual d
+
+
+def _split_files(prefix: str, description: str) -> _Layout:
+    return _Layout(
+        description,
+        images=(f"{prefix}-iall.mat", "IAll"),
+        labels=(f"{prefix}-lall.mat", "LAll"),
+        texts=(f"{prefix}-yall.mat", "YAll"),
+    )
+
+
+def _one_file(file: str, image_key: str, description: str) -> _Layout:
+    return _Layout(description, images=(file, image_key), labels=(file, "LAll"), texts=(file, "YAll"))
+
+
+# The sizes only document what a user should expect: the loader accepts any N, C, d, so that
+# smaller files (tests, the synthetic set written with write_mirflickr) read the same way.
+DATASETS: dict[str, _Spec] = {
+    "mirflickr": _Spec(
+        "MIRFlickr-25K",
+        (_split_files("mirflickr25k", "split files"), _one_file("FLICKR-25K.mat", "images", "merged file")),
+        num_samples=20015, num_labels="24", text_dim=1386,
+    ),
+    "iapr": _Spec(
+        "IAPR TC-12",
+        (_one_file("IAPR-TC12.mat", "IAll", "single file"),),
+        num_samples=20000, num_labels="22, or 255 in some releases (use num_labels=22, SDCH §4.1)", text_dim=2912,
+    ),
+    "nuswide": _Spec(
+        "NUS-WIDE, 21 most frequent concepts",
+        (_split_files("nus-wide-tc21", "split files"),),
+        num_samples=195834, num_labels="21", text_dim=1000,
+    ),
+    "nuswide-tc10": _Spec(
+        "NUS-WIDE, 10 most frequent concepts",
+        (_split_files("nus-wide-tc10", "split files"),),
+        num_samples=186577, num_labels="10", text_dim=1000,
+    ),
+}
+
+
+def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> CrossModalData:
+    """Reads dataset ``name`` from the MAT-files in ``data_dir`` (REPRODUCTION.md §2).
+
+    Args:
+        name: ``mirflickr``, ``iapr``, ``nuswide`` or ``nuswide-tc10``.
+        data_dir: directory holding the files (see the module docstring).
+        num_labels: keep only the C most frequent concepts and the samples that still have a
+            label (SDCH §4.1 for IAPR TC-12: "We used 22 most frequent concepts, and selected
+            the corresponding samples"); None keeps all labels and all samples.
+
+    Returns:
+        ``CrossModalData`` with images (N, H, W, 3) uint8 RGB (lazy for v7.3 files), texts
+        float32 (N, d) and labels uint8 (N, C) in {0, 1}, in file order.
+    """
+    if name not in DATASETS:
+        raise ValueError(
+            f"unknown dataset {name!r}; file datasets are {sorted(DATASETS)} "
+            f"(the embedded synthetic set needs no files: {SYNTHETIC_HINT})"
+        )
+    spec = DATASETS[name]
+    directory = Path(data_dir)
+    layout = _find_layout(name, spec, directory)
+
+    labels_path, labels_key = directory / layout.labels[0], layout.labels[1]
+    texts_path, texts_key = directory / layout.texts[0], layout.texts[1]
+    images_path, images_key = directory / layout.images[0], layout.images[1]
+
+    labels = _read_labels(labels_path, labels_key, _expected_shape("labels", spec))
+    texts = _read_texts(texts_path, texts_key, _expected_shape("texts", spec))
+    n = labels.shape[0]
+    if texts.shape[0] != n:
+        raise DatasetFormatError(
+            f"{name}: row counts disagree: {labels_path} {labels_key!r} has shape {labels.shape} "
+            f"(N = {n}) but {texts_path} {texts_key!r} has shape {texts.shape}; expected ({n}, d)"
+        )
+    try:
+        images = mat.read_images(images_path, images_key, num_samples=n)
+    except mat.MatFileError as e:
+        raise DatasetFormatError(
+            f"{e} (N = {n} from {labels_path} {labels_key!r}); expected {images_key!r}: "
+            f"{_expected_shape('images', spec)}"
+        ) from e
+
+    data = CrossModalData(name=name, images=images, texts=texts, labels=labels)
+    if num_labels is not None:
+        data = keep_top_concepts(data, num_labels)
+    return data
+
+
+def _find_layout(name: str, spec: _Spec, directory: Path) -> _Layout:
+    for layout in spec.layouts:
+        files = {layout.images[0], layout.labels[0], layout.texts[0]}
+        if all((directory / f).is_file() for f in files):
+            return layout
+    raise DatasetNotFoundError(_not_found_message(name, spec, directory))
+
+
+def _not_found_message(name: str, spec: _Spec, directory: Path) -> str:
+    missing_dir = "" if directory.is_dir() else " (the directory does not exist)"
+    lines = [f"{spec.title} ({name!r}) not found in {directory.resolve()}{missing_dir}. Looked for:"]
+    for i, layout in enumerate(spec.layouts):
+        lines.append(f"  {'or ' if i else ''}{layout.description}:")
+        by_file: dict[str, list[str]] = {}
+        for role, (file, key) in (("images", layout.images), ("labels", layout.labels), ("texts", layout.texts)):
+            by_file.setdefault(file, []).append(f"{key!r} ({_expected_shape(role, spec)})")
+        for file, keys in by_file.items():
+            path = (directory / file).resolve()
+            state = "present" if path.is_file() else "MISSING"
+            lines.append(f"    {path} [{state}]")
+            lines.extend(f"      {key}" for key in keys)
+    lines.append(
+        "Each file may be MATLAB v5 or v7.3 (detected from the file). Nothing is downloaded: put the "
+        "files there, or point --data-dir at their directory. To run without them, use the embedded "
+        f"synthetic dataset: {SYNTHETIC_HINT}"
+    )
+    return "\n".join(lines)
+
+
+def _expected_shape(role: str, spec: _Spec) -> str:
+    if role == "images":
+        return "uint8, h5py (N, 3, W, H) = MATLAB (H, W, 3, N), any H×W; MATLAB (N, H, W, 3) also accepted"
+    if role == "labels":
+        return f"MATLAB (N, C) in {{0, 1}}; usually N = {spec.num_samples}, C = {spec.num_labels}"
+    return f"MATLAB (N, d) bag-of-words; usually d = {spec.text_dim}"
+
+
+def _read(path: Path, key: str, expected: str) -> np.ndarray:
+    try:
+        return mat.read_array(path, key)
+    except mat.MatFileError as e:
+        raise DatasetFormatError(f"{e}; expected {key!r}: {expected}") from e
+
+
+def _read_labels(path: Path, key: str, expected: str) -> np.ndarray:
+    labels = _read(path, key, expected)
+    if labels.ndim != 2:
+        raise DatasetFormatError(
+            f"{path}: {key!r} must be a 2-D label matrix MATLAB (N, C); found shape {labels.shape}"
+        )
+    binary = (labels == 0) | (labels == 1)
+    if not binary.all():
+        bad = np.unique(labels[~binary])[:5]
+        raise DatasetFormatError(
+            f"{path}: {key!r} (shape {labels.shape}) must hold labels in {{0, 1}}; found values {bad.tolist()}"
+        )
+    return labels.astype(np.uint8)
+
+
+def _read_texts(path: Path, key: str, expected: str) -> np.ndarray:
+    texts = _read(path, key, expected)
+    if texts.ndim != 2:
+        raise DatasetFormatError(
+            f"{path}: {key!r} must be a 2-D bag-of-words matrix MATLAB (N, d); found shape {texts.shape}"
+        )
+    texts = texts.astype(np.float32)
+    if not np.isfinite(texts).all():
+        raise DatasetFormatError(f"{path}: {key!r} (shape {texts.shape}) holds non-finite values")
+    return texts
+
+
+# --------------------------------------------------------------------------------------------
+# Concept selection (IAPR TC-12, SDCH §4.1)
+
+
+class SubsetImages:
+    """``ImageSource`` over the samples ``rows`` of another source (stays lazy)."""
+
+    def __init__(self, source: ImageSource, rows: np.ndarray):
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= len(source))):
+            raise ValueError(f"rows must be a 1-D array of indices into {len(source)} images")
+        self.source = source
+        self.rows = rows
+        self.shape = (len(rows),) + tuple(source.shape[1:])
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        return self.source.read(self.rows[np.asarray(indices, dtype=np.int64)])
+
+
+def top_concepts(labels: np.ndarray, num_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``num_labels`` most frequent label columns and the rows that keep a label.
+
+    Args:
+        labels: (N, C) in {0, 1}.
+        num_labels: how many concepts to keep, 1 <= num_labels <= C.
+
+    Returns:
+        ``(columns, rows)``: int64 column indices in their original order (ties in frequency
+        go to the lower column index) and int64 indices of the samples with at least one of
+        the kept concepts, ascending.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be (N, C), got shape {labels.shape}")
+    if not 1 <= num_labels <= labels.shape[1]:
+        raise ValueError(f"num_labels must be in [1, {labels.shape[1]}] for {labels.shape[1]} concepts, "
+                         f"got {num_labels}")
+    counts = labels.sum(axis=0, dtype=np.int64)
+    by_frequency = np.argsort(-counts, kind="stable")
+    columns = np.sort(by_frequency[:num_labels]).astype(np.int64)
+    rows = np.flatnonzero(labels[:, columns].any(axis=1)).astype(np.int64)
+    return columns, rows
+
+
+def keep_top_concepts(data: CrossModalData, num_labels: int) -> CrossModalData:
+    """``data`` restricted to its ``num_labels`` most frequent concepts and the samples that keep one."""
+    columns, rows = top_concepts(data.labels, num_labels)
+    if len(rows) == data.num_samples:
+        images = data.images
+    elif isinstance(data.images, ArrayImages):
+        images = ArrayImages(data.images.read(rows))
+    else:
+        images = SubsetImages(data.images, rows)
+    names = None if data.label_names is None else tuple(data.label_names[c] for c in columns)
+    return CrossModalData(
+        name=data.name,
+        images=images,
+        texts=data.texts[rows],
+        labels=data.labels[np.ix_(rows, columns)],
+        label_names=names,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_mirflickr(data: CrossModalData, directory, merged: bool = False) -> tuple[Path, ...]:
+    """Writes ``data`` in the MIRFlickr-25K DCMH layout; returns the paths written.
+
+    Split files (default): ``mirflickr25k-iall.mat`` (v7.3, ``IAll``, h5py (N, 3, W, H) uint8),
+    ``mirflickr25k-lall.mat`` (v5, ``LAll``, (N, C)) and ``mirflickr25k-yall.mat`` (v5,
+    ``YAll``, (N, d)). ``merged=True``: ``FLICKR-25K.mat`` (v7.3: ``images``, ``LAll``,
+    ``YAll``). Labels and texts are written as MATLAB double, as in the DCMH files; the texts
+    are float32 values, so ``load_dataset('mirflickr', directory)`` reads ``data`` back exactly.
+    Images are copied in chunks (bounded memory). ``label_names`` are not written: the DCMH
+    files hold none. Creates ``directory`` if needed; overwrites existing files.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    labels = np.asarray(data.labels, dtype=np.float64)
+    texts = np.asarray(data.texts, dtype=np.float64)
+    if merged:
+        path = directory / "FLICKR-25K.mat"
+        mat.write_mat_v73(path, {"images": data.images, "LAll": labels, "YAll": texts})
+        return (path,)
+    layout = DATASETS["mirflickr"].layouts[0]
+    paths = tuple(directory / file for file in (layout.images[0], layout.labels[0], layout.texts[0]))
+    mat.write_mat_v73(paths[0], {"IAll": data.images})
+    mat.write_mat_v5(paths[1], {"LAll": labels})
+    mat.write_mat_v5(paths[2], {"YAll": texts})
+    return paths
+

@@ -1,0 +1,407 @@
+"""MATLAB MAT-files, v5 and v7.3, told apart from the file itself.
+
+The DCMH-style distributions of MIRFlickr-25K, IAPR TC-12 and NUS-WIDE (REPRODUCTION.md §2)
+mix both versions, sometimes within one dataset, so nothing here trusts a file name:
+
+- v7.3 is HDF5 behind a 512-byte user block that carries the MATLAB header text. HDF5 is
+  row-major and MATLAB column-major, so h5py returns every array with its dimensions
+  reversed; ``read_array`` undoes that, and every array leaves this module in MATLAB's own
+  dimension order.
+- v5 (and v6/v7, the same container) starts with the text ``MATLAB 5.0 MAT-file`` and is
+  read with ``scipy.io.loadmat``, which already returns MATLAB order.
+
+Images are the exception to "read fully": NUS-WIDE is ~29 GB as uint8. ``read_images``
+returns an ``ImageSource``: lazy (``HDF5Images``, one h5py read per batch) for v7.3, in
+memory (``ArrayImages``) for v5, where scipy loads the variable whole anyway.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Mapping, Union
+
+import h5py
+import numpy as np
+import scipy.io
+import scipy.sparse
+
+from sdch_tf.data.dataset import ArrayImages, ImageSource
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+V5 = "v5"
+V73 = "v7.3"
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_USERBLOCK_SIZE = 512  # MATLAB's v7.3 user block; the HDF5 superblock starts right after it
+_V5_MAGIC = b"MATLAB 5.0 MAT-file"
+
+# numpy dtype -> MATLAB class name stored in the MATLAB_class attribute (v7.3).
+_MATLAB_CLASS = {
+    np.dtype(np.float64): "double",
+    np.dtype(np.float32): "single",
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.int8): "int8",
+    np.dtype(np.uint16): "uint16",
+    np.dtype(np.int16): "int16",
+    np.dtype(np.uint32): "uint32",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.uint64): "uint64",
+    np.dtype(np.int64): "int64",
+}
+
+# DCMH files hold images so that MATLAB sees (H, W, 3, N); MATLAB-written N×H×W×3 arrays
+# also occur. Both as (sample axis, channel axis) in MATLAB order.
+_DCMH_LAYOUT = "MATLAB (H, W, 3, N), i.e. h5py (N, 3, W, H) [DCMH]"
+_NHWC_LAYOUT = "MATLAB (N, H, W, 3), i.e. h5py (3, W, H, N)"
+
+
+class MatFileError(ValueError):
+    """A file that is not a readable MAT-file, or lacks / mis-shapes a variable. Names the file."""
+
+
+# --------------------------------------------------------------------------------------------
+# Version detection and listing
+
+
+def mat_version(path: PathLike) -> str:
+    """``"v7.3"`` or ``"v5"``, decided from the file's bytes; ``MatFileError`` otherwise.
+
+    v7.3: the HDF5 signature at offset 512 (MATLAB's user block), or any other HDF5 file
+    (h5py.is_hdf5; e.g. written by h5py without a user block). v5: the text header
+    ``MATLAB 5.0 MAT-file`` (also used by v6 and v7 files, which scipy reads too).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(_USERBLOCK_SIZE + len(_HDF5_SIGNATURE))
+    if head[_USERBLOCK_SIZE:] == _HDF5_SIGNATURE:
+        return V73
+    if head.startswith(_V5_MAGIC):
+        return V5
+    if h5py.is_hdf5(path):
+        return V73
+    raise MatFileError(
+        f"{path}: not a MATLAB MAT-file: neither v7.3 (HDF5 signature at byte 512) nor v5 "
+        f"(text header {_V5_MAGIC.decode()!r}); the file starts with {head[:40]!r}"
+    )
+
+
+def list_variables(path: PathLike) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Variables of a MAT-file without loading them: name -> (MATLAB-order shape, MATLAB class)."""
+    path = os.fspath(path)
+    if mat_version(path) == V5:
+        try:
+            return {name: (tuple(int(s) for s in shape), cls) for name, shape, cls in scipy.io.whosmat(path)}
+        except Exception as e:  # scipy raises several types for corrupt files
+            raise MatFileError(f"{path}: cannot read the MATLAB v5 file: {e}") from e
+    out = {}
+    with _open_h5(path) as f:
+        for name, obj in f.items():
+            if name.startswith("#"):  # '#refs#', '#subsystem#': MATLAB's internals, not variables
+                continue
+            out[name] = (_h5_matlab_shape(obj), _h5_class(obj))
+    return out
+
+
+def _describe_text(path: str) -> str:
+    """'IAll (224, 224, 3, 20015) uint8, LAll ...' for error messages."""
+    try:
+        variables = list_variables(path)
+    except (MatFileError, OSError) as e:
+        return f"(could not list the variables: {e})"
+    if not variables:
+        return "none"
+    return ", ".join(f"{name} {shape} {cls}" for name, (shape, cls) in variables.items())
+
+
+def _open_h5(path: str) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise MatFileError(f"{path}: cannot open the MATLAB v7.3 (HDF5) file: {e}") from e
+
+
+def _h5_class(obj) -> str:
+    cls = obj.attrs.get("MATLAB_class", b"")
+    return cls.decode() if isinstance(cls, bytes) else str(cls)
+
+
+def _h5_matlab_shape(obj) -> tuple[int, ...]:
+    if isinstance(obj, h5py.Dataset):
+        return tuple(int(s) for s in reversed(obj.shape))
+    if "MATLAB_sparse" in obj.attrs:  # sparse: rows in the attribute, columns from jc
+        return (int(obj.attrs["MATLAB_sparse"]), int(obj["jc"].shape[0]) - 1)
+    return ()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_array(path: PathLike, key: str) -> np.ndarray:
+    """The whole numeric variable ``key`` in MATLAB dimension order (sparse becomes dense).
+
+    Use for the small arrays (labels, bag-of-words texts); images go through ``read_images``.
+    The dtype is the stored one (MATLAB double -> float64, logical -> uint8 as scipy does).
+    """
+    path = os.fspath(path)
+    if mat_version(path) == V5:
+        array = _read_v5(path, key)
+    else:
+        with _open_h5(path) as f:
+            obj = _h5_get(f, path, key)
+            array = _read_h5(obj, path, key)
+    return array
+
+
+def _read_v5(path: str, key: str) -> np.ndarray:
+    try:
+        contents = scipy.io.loadmat(path, variable_names=[key])
+    except Exception as e:
+        raise MatFileError(f"{path}: cannot read the MATLAB v5 file: {e}") from e
+    if key not in contents:
+        raise MatFileError(f"{path}: no variable {key!r}; variables present: {_describe_text(path)}")
+    value = contents[key]
+    if scipy.sparse.issparse(value):
+        value = value.toarray()
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        raise MatFileError(
+            f"{path}: variable {key!r} is not a numeric array (found {type(value).__name__} "
+            f"of dtype {getattr(value, 'dtype', None)})"
+        )
+    return value
+
+
+def _h5_get(f: h5py.File, path: str, key: str):
+    if key.startswith("#") or key not in f:
+        raise MatFileError(f"{path}: no variable {key!r}; variables present: {_describe_text(path)}")
+    return f[key]
+
+
+def _read_h5(obj, path: str, key: str) -> np.ndarray:
+    if isinstance(obj, h5py.Group):
+        if "MATLAB_sparse" in obj.attrs:
+            return _read_h5_sparse(obj, path, key)
+        raise MatFileError(
+            f"{path}: variable {key!r} is a MATLAB {_h5_class(obj) or 'group'}, expected a numeric array"
+        )
+    if obj.dtype.kind not in "biuf":
+        raise MatFileError(
+            f"{path}: variable {key!r} is not a numeric array (HDF5 dtype {obj.dtype}, "
+            f"MATLAB class {_h5_class(obj)!r})"
+        )
+    return np.ascontiguousarray(obj[()].T)  # h5py dims are MATLAB's reversed
+
+
+def _read_h5_sparse(group: h5py.Group, path: str, key: str) -> np.ndarray:
+    """MATLAB v7.3 sparse matrix: CSC with ``data``, ``ir`` (row indices), ``jc`` (column starts)."""
+    rows, cols = _h5_matlab_shape(group)
+    jc = group["jc"][()].astype(np.int64)
+    ir = group["ir"][()].astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
+    data = group["data"][()] if "data" in group else np.zeros(0)
+    if _h5_class(group) == "logical":
+        data = data.astype(np.uint8)
+    try:
+        matrix = scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+    except ValueError as e:
+        raise MatFileError(f"{path}: sparse variable {key!r} is malformed: {e}") from e
+    return matrix.toarray()
+
+
+def image_layout(matlab_shape: tuple[int, ...], num_samples: int | None) -> tuple[int, int, int, int]:
+    """Permutation taking a MATLAB-order image array to (N, H, W, 3).
+
+    Returns ``axes`` such that ``np.transpose(matlab_array, axes)`` is (N, H, W, 3). The
+    sample axis is recognised by its size ``num_samples`` (the number of label rows) and the
+    channel axis by size 3. When both layouts fit (only possible if N == 3), DCMH's wins.
+    Raises ``ValueError`` (without a file name; callers add it).
+    """
+    shape = tuple(matlab_shape)
+    expected = f"{_DCMH_LAYOUT} or {_NHWC_LAYOUT}"
+    if len(shape) != 4:
+        raise ValueError(f"expected a 4-D image array, {expected}; found MATLAB shape {shape}")
+    n_ok = (lambda size: True) if num_samples is None else (lambda size: size == num_samples)
+    if shape[2] == 3 and n_ok(shape[3]):  # MATLAB (H, W, 3, N)
+        return (3, 0, 1, 2)
+    if shape[3] == 3 and n_ok(shape[0]):  # MATLAB (N, H, W, 3)
+        return (0, 1, 2, 3)
+    n_text = "N" if num_samples is None else f"N = {num_samples}"
+    raise ValueError(f"expected images as {expected} with {n_text}; found MATLAB shape {shape}")
+
+
+class HDF5Images:
+    """Lazy ``ImageSource`` over a v7.3 image variable: reads only the requested samples.
+
+    Keeps the file open; ``dataset`` is the h5py dataset (never an ndarray). ``read`` makes
+    one h5py call per request: indices are sorted and deduplicated (h5py's fancy indexing
+    needs increasing indices; a contiguous run is read as a slice), then the requested
+    order, repeats included, is restored. h5py serialises concurrent reads with its own
+    lock, so parallel tf.data calls are safe.
+    """
+
+    def __init__(self, path: PathLike, key: str, num_samples: int | None = None):
+        self.path = os.fspath(path)
+        self.key = key
+        self._file = _open_h5(self.path)
+        try:
+            dataset = _h5_get(self._file, self.path, key)
+            if not isinstance(dataset, h5py.Dataset) or dataset.dtype != np.uint8:
+                raise MatFileError(
+                    f"{self.path}: variable {key!r} must be a uint8 image array, found "
+                    f"{getattr(dataset, 'dtype', 'a MATLAB ' + _h5_class(dataset))}"
+                )
+            try:
+                axes = image_layout(_h5_matlab_shape(dataset), num_samples)
+            except ValueError as e:
+                raise MatFileError(f"{self.path}: variable {key!r}: {e}") from None
+        except BaseException:
+            self._file.close()
+            raise
+        self.dataset = dataset
+        # h5py axes are MATLAB's reversed: MATLAB axis a is h5py axis 3 - a.
+        self._sample_axis_h5 = 3 - axes[0]
+        # After reading, the h5py-order block is reversed back to MATLAB order, then permuted.
+        self._axes = axes
+        h5_shape = dataset.shape
+        matlab_shape = tuple(int(s) for s in reversed(h5_shape))
+        self.shape = tuple(matlab_shape[a] for a in axes)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        """uint8 (len(indices), H, W, 3) in the order of ``indices`` (repeats allowed)."""
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+            raise ValueError(f"{self.path}:{self.key}: indices must be a 1-D integer array, got {indices.dtype} "
+                             f"{indices.shape}")
+        n = self.shape[0]
+        if indices.size == 0:
+            return np.zeros((0,) + self.shape[1:], np.uint8)
+        if indices.min() < 0 or indices.max() >= n:
+            raise IndexError(
+                f"{self.path}:{self.key}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]"
+            )
+        unique, inverse = np.unique(indices, return_inverse=True)
+        selection = [slice(None)] * 4
+        if unique[-1] - unique[0] + 1 == len(unique):  # a contiguous run: one hyperslab, h5py's fast path
+            selection[self._sample_axis_h5] = slice(int(unique[0]), int(unique[-1]) + 1)
+        else:
+            selection[self._sample_axis_h5] = unique
+        block = self.dataset[tuple(selection)]
+        images = np.transpose(block.T, self._axes)
+        return np.ascontiguousarray(images[inverse.reshape(-1)])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_images(path: PathLike, key: str, num_samples: int | None = None) -> ImageSource:
+    """The uint8 images under ``key`` as an ``ImageSource`` of shape (N, H, W, 3), upright.
+
+    v7.3: ``HDF5Images`` (lazy). v5: ``ArrayImages`` (scipy loads the variable whole).
+    ``num_samples`` identifies the sample axis (see ``image_layout``); the DCMH layout, h5py
+    (N, 3, W, H), becomes N×H×W×3 by ``transpose(0, 3, 2, 1)``. Any image size.
+    """
+    path = os.fspath(path)
+    if mat_version(path) == V73:
+        return HDF5Images(path, key, num_samples)
+    array = _read_v5(path, key)
+    if array.dtype != np.uint8:
+        raise MatFileError(f"{path}: variable {key!r} must be a uint8 image array, found {array.dtype}")
+    try:
+        axes = image_layout(array.shape, num_samples)
+    except ValueError as e:
+        raise MatFileError(f"{path}: variable {key!r}: {e}") from None
+    return ArrayImages(np.ascontiguousarray(np.transpose(array, axes)))
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+ArrayOrImages = Union[np.ndarray, ImageSource]
+
+
+def _matlab_array(value, path: str, key: str) -> np.ndarray:
+    """MATLAB has no 1-D or 0-D arrays: they become a (1, n) row / (1, 1), as scipy's savemat does."""
+    array = np.asarray(value)
+    if array.dtype != np.bool_ and array.dtype not in _MATLAB_CLASS:
+        raise TypeError(f"{path}: cannot write {key!r}: dtype {array.dtype} has no MATLAB numeric class")
+    return np.atleast_2d(array)
+
+
+def _as_image_source(value) -> ImageSource | None:
+    return value if isinstance(value, ImageSource) and not isinstance(value, np.ndarray) else None
+
+
+def write_mat_v5(path: PathLike, arrays: Mapping[str, ArrayOrImages]) -> None:
+    """Writes a MATLAB v5 MAT-file with ``scipy.io.savemat``.
+
+    ndarray values are MATLAB-order arrays written as they are. ``ImageSource`` values are
+    written in the DCMH image layout, MATLAB (H, W, 3, N); v5 holds a variable in memory
+    whole, so the source is read at once (v5 variables are limited to 2 GB anyway).
+    """
+    path = os.fspath(path)
+    contents = {}
+    for key, value in arrays.items():
+        source = _as_image_source(value)
+        if source is not None:
+            images = source.read(np.arange(len(source)))
+            contents[key] = np.transpose(images, (1, 2, 3, 0))  # (N, H, W, 3) -> MATLAB (H, W, 3, N)
+        else:
+            contents[key] = _matlab_array(value, path, key)
+    scipy.io.savemat(path, contents, format="5", oned_as="row", do_compression=False)
+
+
+def matlab_v73_header(created: float | None = None) -> bytes:
+    """The 128-byte header MATLAB puts at the start of a v7.3 file's 512-byte user block.
+
+    116 bytes of text padded with spaces, 8 bytes of (unused) subsystem offset, version 0x0200
+    and the endian indicator 'IM', as MATLAB and hdf5storage write it.
+    """
+    stamp = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(created))
+    text = f"MATLAB 7.3 MAT-file, Platform: Python-sdch_tf, Created on: {stamp} HDF5 schema 1.00 ."
+    return text.encode("ascii").ljust(116, b" ")[:116] + b"\x00" * 8 + b"\x00\x02" + b"IM"
+
+
+def write_mat_v73(path: PathLike, arrays: Mapping[str, ArrayOrImages], *, chunk_samples: int = 256) -> None:
+    """Writes a MATLAB v7.3 MAT-file: HDF5 behind a 512-byte user block with MATLAB's header.
+
+    ndarray values are MATLAB-order arrays; they are stored with their dimensions reversed
+    (HDF5 is row-major), so that MATLAB — and ``read_array`` — see the array as given, with
+    the ``MATLAB_class`` attribute ('double', 'single', 'uint8', ...; bool is 'logical').
+    ``ImageSource`` values are written in the DCMH layout, h5py (N, 3, W, H), i.e. MATLAB
+    (H, W, 3, N), ``chunk_samples`` images at a time so that memory stays bounded.
+    """
+    path = os.fspath(path)
+    with h5py.File(path, "w", userblock_size=_USERBLOCK_SIZE, libver="earliest") as f:
+        for key, value in arrays.items():
+            source = _as_image_source(value)
+            if source is not None:
+                _write_h5_images(f, key, source, chunk_samples)
+                continue
+            array = _matlab_array(value, path, key)
+            if array.dtype == np.bool_:
+                ds = f.create_dataset(key, data=array.astype(np.uint8).T)
+                ds.attrs.create("MATLAB_class", np.bytes_("logical"))
+                ds.attrs.create("MATLAB_int_decode", np.int32(1))
+            else:
+                ds = f.create_dataset(key, data=array.T)
+                ds.attrs.create("MATLAB_class", np.bytes_(_MATLAB_CLASS[array.dtype]))
+    # h5py leaves the user block zero-filled; MATLAB recognises the file by this header.
+    with open(path, "r+b") as f:
+        f.write(matlab_v73_header())
+
+
+def _write_h5_images(f: h5py.File, key: str, source: ImageSource, chunk_samples: int) -> None:
+    n, h, w, c = source.shape
+    if c != 3:
+        raise ValueError(f"{f.filename}: cannot write {key!r}: images must be (N, H, W, 3), got {source.shape}")
+    ds = f.create_dataset(key, shape=(n, 3, w, h), dtype=np.uint8)
+    ds.attrs.create("MATLAB_class", np.bytes_("uint8"))
+    for start in range(0, n, chunk_samples):
+        stop = min(start + chunk_samples, n)
+        block = np.asarray(source.read(np.arange(start, stop)), dtype=np.uint8)
+        ds[start:stop] = np.transpose(block, (0, 3, 2, 1))  # (k, H, W, 3) -> h5py (k, 3, W, H)

@@ -1,0 +1,249 @@
+"""The SDCH model: two feature pipelines, the shared hash layer fc4, and its training step.
+
+SDCH §3 (Fig. 2, Algorithm 1). Θ_f = the image and text pipelines up to img-fc3/txt-fc3;
+Θ_h = fc4, shared by both modalities; Z = fc4(f); B = sign(Z) (Eq. 10).
+
+The per-sample state of Algorithm 1 lives in two non-trainable buffers of shape
+(2·n_train, r), rows [0, n) for the training images and [n, 2n) for their texts:
+``codes`` is B, and ``z_record`` holds the Z each sample had the last time it was in a batch,
+from which B is refreshed after every epoch (REPRODUCTION.md §1, as DCMH does with its F and
+G buffers). The staged schedule (``phase``) is set by ``callbacks.StagedSchedule``.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sdch_tf import losses
+from sdch_tf.itq import itq, sign
+
+# Phases of the staged start (SDCH §4.2): epoch 1 trains Θ_f only (on L_f: B does not exist
+# yet), epoch 2 trains Θ_h only, then everything.
+FEATURES, HASH, JOINT = "features", "hash", "joint"
+PHASES = (FEATURES, HASH, JOINT)
+
+_PHASE_LOGS = {
+    FEATURES: ("loss", "L_f"),
+    HASH: ("loss", "L_f", "L_h") + losses.HASH_TERMS,
+    JOINT: ("loss", "L_f", "L_h") + losses.HASH_TERMS,
+}
+
+
+class SDCH(keras.Model):
+    """SDCH for one code length.
+
+    Args:
+        image_net: Keras model, preprocessed images (b, s, s, 3) → features (b, k).
+        text_net: Keras model, bag-of-words (b, d) → features (b, k).
+        bits: code length r.
+        num_train: number of training samples n (size of the B and Z buffers).
+        gamma, beta1, beta2, beta3: loss weights of Eqs. 7–8.
+        pretrained_variables: the image-net variables initialised from AlexNet, trained at
+            their own (lower) rate; empty when nothing was loaded.
+
+    Inputs to ``train_step`` are dicts with 'image' (b, s, s, 3), 'text' (b, d),
+    'label' (b, C) and 'index' (b,) int32 = row of each sample in the training set.
+    """
+
+    def __init__(self, image_net, text_net, bits, num_train, gamma, beta1, beta2, beta3,
+                 pretrained_variables=(), **kwargs):
+        super().__init__(**kwargs)
+        if image_net.output_shape[-1] != text_net.output_shape[-1]:
+            raise ValueError(
+                f"image and text features must have the same size k for the shared fc4, got "
+                f"{image_net.output_shape[-1]} and {text_net.output_shape[-1]}"
+            )
+        self.image_net = image_net
+        self.text_net = text_net
+        self.bits = int(bits)
+        self.num_train = int(num_train)
+        self.gamma, self.beta1, self.beta2, self.beta3 = float(gamma), float(beta1), float(beta2), float(beta3)
+        # fc4 is linear (REPRODUCTION.md §1); SDCH §4.2 initialises it from a normal distribution.
+        self.hash_layer = keras.layers.Dense(
+            self.bits, kernel_initializer="glorot_normal", dtype="float32", name="fc4"
+        )
+        self.codes = self.add_weight(
+            shape=(2 * self.num_train, self.bits), initializer="ones", trainable=False, name="codes"
+        )
+        self.z_record = self.add_weight(
+            shape=(2 * self.num_train, self.bits), initializer="zeros", trainable=False, name="z_record"
+        )
+        self._pretrained_ids = {id(v) for v in pretrained_variables}
+        self.phase = JOINT
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in _PHASE_LOGS[JOINT]}
+        self.feature_optimizer = self.pretrained_optimizer = self.hash_optimizer = None
+
+    # ----------------------------------------------------------------- variables
+    @property
+    def hash_variables(self):
+        """Θ_h: the variables of fc4."""
+        return self.hash_layer.trainable_variables
+
+    @property
+    def feature_variables(self):
+        """Θ_f that train at the feature rate (everything but the pretrained image layers)."""
+        return [v for v in self._feature_net_variables() if id(v) not in self._pretrained_ids]
+
+    @property
+    def pretrained_variables(self):
+        """Θ_f of the pretrained image layers (SDCH §4.2: 1/10 of the feature rate)."""
+        return [v for v in self._feature_net_variables() if id(v) in self._pretrained_ids]
+
+    def _feature_net_variables(self):
+        return self.image_net.trainable_variables + self.text_net.trainable_variables
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, feature_optimizer, hash_optimizer, pretrained_optimizer=None, **kwargs):
+        """Per-group optimisers (SDCH §4.2); Keras' own single optimiser is not used."""
+        super().compile(optimizer=None, **kwargs)
+        self.feature_optimizer = feature_optimizer
+        self.hash_optimizer = hash_optimizer
+        self.pretrained_optimizer = pretrained_optimizer
+        if self.pretrained_variables and pretrained_optimizer is None:
+            raise ValueError("the model has pretrained image layers: give them a pretrained_optimizer")
+
+    def build_optimizers(self):
+        """Create the optimiser slots now (checkpoint restore needs them before the first step)."""
+        self.hash_optimizer.build(self.hash_variables)
+        self.feature_optimizer.build(self.feature_variables)
+        if self.pretrained_optimizer is not None:
+            self.pretrained_optimizer.build(self.pretrained_variables)
+
+    # ------------------------------------------------------------------ forward
+    def call(self, inputs, training=False):
+        """{'image', 'text'} → {'z_image' (b, r), 'z_text' (b, r)}, the real-valued codes."""
+        z_image = self.hash_layer(self.image_net(inputs["image"], training=training))
+        z_text = self.hash_layer(self.text_net(inputs["text"], training=training))
+        return {"z_image": z_image, "z_text": z_text}
+
+    def _features(self, data, training):
+        return self.image_net(data["image"], training=training), self.text_net(data["text"], training=training)
+
+    def train_step(self, data):
+        """One iteration of Algorithm 1 in the current phase; see ``PHASES``."""
+        labels = data["label"]
+        rows = tf.concat([data["index"], data["index"] + self.num_train], axis=0)
+        s_f = losses.label_similarity(labels, labels)            # (b, b): image i vs text j
+        s_h = 2.0 * tf.tile(s_f, [2, 2]) - 1.0                   # (2b, 2b): Z's columns, both modalities
+        b = tf.gather(self.codes, rows)
+
+        if self.phase == FEATURES:
+            with tf.GradientTape() as tape:
+                f_x, f_y = self._features(data, training=True)
+                l_f = losses.feature_loss(f_x, f_y, s_f)
+            self._apply_feature_gradients(tape.gradient(l_f, self._feature_net_variables()))
+            z = self.hash_layer(tf.concat([f_x, f_y], axis=0))  # recorded for the ITQ initialisation
+            values = {"loss": l_f, "L_f": l_f}
+        elif self.phase == HASH:
+            f_x, f_y = self._features(data, training=True)
+            f = tf.stop_gradient(tf.concat([f_x, f_y], axis=0))
+            with tf.GradientTape() as tape:
+                z = self.hash_layer(f)
+                terms = losses.hash_loss_terms(z, b, s_h, self.beta1, self.beta2, self.beta3)
+                l_h = tf.add_n(list(terms.values()))
+            self.hash_optimizer.apply_gradients(zip(tape.gradient(l_h, self.hash_variables), self.hash_variables))
+            l_f = losses.feature_loss(f_x, f_y, s_f)
+            values = {"loss": losses.total_loss(l_f, l_h, self.gamma), "L_f": l_f, "L_h": l_h, **terms}
+        else:
+            # "Update Θ_h and Θ_f in sequence" (SDCH §3.3, Algorithm 1): first Θ_h on L_h with the
+            # features fixed, then Θ_f on L = L_f + γ L_h with Z recomputed through the updated fc4.
+            # Θ_f has not changed between the two, so the features are reused rather than recomputed
+            # by a second forward pass: same values (same dropout mask), a third less compute.
+            with tf.GradientTape() as tape_f:
+                f_x, f_y = self._features(data, training=True)
+                f = tf.concat([f_x, f_y], axis=0)
+                with tape_f.stop_recording():
+                    with tf.GradientTape() as tape_h:
+                        l_h_first = losses.hash_loss(
+                            self.hash_layer(tf.stop_gradient(f)), b, s_h, self.beta1, self.beta2, self.beta3
+                        )
+                    grads_h = tape_h.gradient(l_h_first, self.hash_variables)
+                    self.hash_optimizer.apply_gradients(zip(grads_h, self.hash_variables))
+                z = self.hash_layer(f)
+                terms = losses.hash_loss_terms(z, b, s_h, self.beta1, self.beta2, self.beta3)
+                l_h = tf.add_n(list(terms.values()))
+                l_f = losses.feature_loss(f_x, f_y, s_f)
+                loss = losses.total_loss(l_f, l_h, self.gamma)
+            self._apply_feature_gradients(tape_f.gradient(loss, self._feature_net_variables()))
+            values = {"loss": loss, "L_f": l_f, "L_h": l_h, **terms}
+
+        self.z_record.value.scatter_nd_update(rows[:, None], tf.cast(z, self.z_record.dtype))
+        for name in _PHASE_LOGS[self.phase]:
+            self.trackers[name].update_state(values[name])
+        return {name: self.trackers[name].result() for name in _PHASE_LOGS[self.phase]}
+
+    def _apply_feature_gradients(self, grads):
+        variables = self._feature_net_variables()
+        feature, pretrained = [], []
+        for g, v in zip(grads, variables):
+            (pretrained if id(v) in self._pretrained_ids else feature).append((g, v))
+        self.feature_optimizer.apply_gradients(feature)
+        if pretrained:
+            self.pretrained_optimizer.apply_gradients(pretrained)
+
+    def initialize_feature_scale(self, images, texts):
+        """Data-dependent initialisation of img-fc3 and txt-fc3 on a batch of training samples.
+
+        SDCH §4.2 draws these layers "with a normal distribution" but gives no scale. The
+        scale decides whether training works at all: fc4 is shared, so if one modality's
+        features vary much less than the other's, its Z is dominated by fc4's bias and every
+        sample of that modality gets the same code (on the synthetic set a randomly
+        initialised image net left all texts on one code; with the image side shrunk, all
+        images). So both layers are rescaled (and their outputs centred) so that every
+        feature dimension has std k^(−1/4) over the batch: both modalities reach fc4 at the
+        same scale, and the logits f_xᵀ f_y of Eq. 3 start with unit variance instead of
+        saturating the sigmoid.
+
+        Args:
+            images: (b, s, s, 3) preprocessed images. texts: (b, d) bag-of-words.
+        """
+        for net, inputs in ((self.image_net, images), (self.text_net, texts)):
+            features = np.asarray(net(inputs, training=False), np.float64)
+            layer = net.layers[-1]
+            scale = features.shape[1] ** -0.25 / max(float(features.std(axis=0).mean()), 1e-12)
+            layer.kernel.assign(np.asarray(layer.kernel) * scale)
+            layer.bias.assign((np.asarray(layer.bias) - features.mean(axis=0)) * scale)
+
+    # ------------------------------------------------------------ B (Eqs. 9–10)
+    def refresh_codes(self):
+        """B = sign(Z) from the Z recorded during the epoch (SDCH Eq. 10, Algorithm 1)."""
+        self.codes.assign(tf.where(self.z_record >= 0, 1.0, -1.0))
+
+    def initialize_codes_itq(self, iterations, seed):
+        """B by ITQ on all recorded z_i, i = 1..m+n (SDCH §4.2). Returns the ITQ result."""
+        result = itq(np.asarray(self.z_record), self.bits, iterations=iterations, seed=seed)
+        self.codes.assign(result.codes.astype(np.float32))
+        return result
+
+    # ---------------------------------------------------------------- encoding
+    def encode_image(self, images, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) for preprocessed images: an array (n, s, s, 3) or a
+        tf.data.Dataset of such batches (see ``sdch_tf.data.pipeline.image_batches``)."""
+        return self._encode(images, self.image_net, batch_size)
+
+    def encode_text(self, texts, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) for bag-of-words texts: an array (n, d) or a dataset."""
+        return self._encode(texts, self.text_net, batch_size)
+
+    def _encode(self, inputs, net, batch_size):
+        if not isinstance(inputs, tf.data.Dataset):
+            inputs = tf.data.Dataset.from_tensor_slices(np.asarray(inputs, np.float32)).batch(batch_size)
+        fn = self._encoders.get(net.name)
+        if fn is None:
+            fn = tf.function(lambda x: self.hash_layer(net(x, training=False)), reduce_retracing=True)
+            self._encoders[net.name] = fn
+        chunks = [sign(fn(batch).numpy()) for batch in inputs]
+        if not chunks:
+            return np.zeros((0, self.bits), np.int8)
+        return np.concatenate(chunks, axis=0)
+
+    @property
+    def _encoders(self):
+        # Created lazily so that Keras' attribute tracking never sees the tf.functions.
+        if "_encoder_fns" not in self.__dict__:
+            self.__dict__["_encoder_fns"] = {}
+        return self.__dict__["_encoder_fns"]

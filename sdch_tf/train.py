@@ -1,0 +1,116 @@
+"""Train and evaluate a cross-modal hashing method: ``python -m sdch_tf.train``.
+
+With no arguments: SDCH on the embedded synthetic dataset with the ``cpu`` preset, all three
+code lengths of the ``cpu`` preset, one seed; prints a per-epoch progress bar with the loss
+terms and ends with a table of mAP@500 and the paths of the result files.
+
+    python -m sdch_tf.train --dataset mirflickr --data-dir ~/data/mirflickr --preset paper \\
+        --weights ~/weights/bvlc_alexnet.npy --bits 16 32 64 --runs 5
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+
+# Before TensorFlow is first imported: keep its C++ INFO lines out of the progress output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DATASETS = ("synthetic", "mirflickr", "iapr", "nuswide", "nuswide-tc10")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from sdch_tf.methods import METHODS
+    from sdch_tf.config import PRESETS
+
+    p = argparse.ArgumentParser(
+        prog="python -m sdch_tf.train", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--method", default="sdch", choices=sorted(METHODS), help="hashing method")
+    p.add_argument("--dataset", default="synthetic", choices=DATASETS)
+    p.add_argument("--data-dir", default=None, help="directory holding the dataset's .mat files (default ./data)")
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
+                   help="paper: the paper's configuration; cpu: scaled down for a CPU; smoke: seconds")
+    p.add_argument("--bits", type=int, nargs="+", default=None, help="code lengths (default: the preset's)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the preset's (64, SDCH §4.2)")
+    p.add_argument("--seed", type=int, default=0, help="first seed; it sets the split, initialisation and order")
+    p.add_argument("--runs", type=int, default=1, help="number of seeds (seed, seed+1, ...); mean and std reported")
+    p.add_argument("--num-query", type=int, default=None, help="query set size (default: the protocol's)")
+    p.add_argument("--num-train", type=int, default=None, help="training set size (default: the protocol's)")
+    p.add_argument("--num-labels", type=int, default=None,
+                   help="keep the most frequent C concepts (default: 22 for IAPR TC-12, SDCH §4.1; else all)")
+    p.add_argument("--weights", default=None, help="pretrained AlexNet bvlc_alexnet.npy (paper preset)")
+    p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
+    p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    p.add_argument("--out", default="results", help="output directory; runs go to OUT/runs/<run-id>/")
+    p.add_argument("--fresh", action="store_true", help="discard a finished or interrupted run with the same config")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def build_config(args):
+    """The preset's config with the command line's overrides."""
+    from sdch_tf.methods import get_method
+
+    config = get_method(args.method).preset(args.preset)
+    data = dataclasses.replace(
+        config.data,
+        dataset=args.dataset,
+        data_dir=args.data_dir if args.data_dir is not None else config.data.data_dir,
+        num_query=args.num_query if args.num_query is not None else config.data.num_query,
+        num_train=args.num_train if args.num_train is not None else config.data.num_train,
+        num_labels=args.num_labels if args.num_labels is not None else config.data.num_labels,
+    )
+    overrides = {"data": data}
+    for field, value in (("bits", tuple(args.bits) if args.bits else None), ("epochs", args.epochs),
+                         ("batch_size", args.batch_size), ("weights", args.weights),
+                         ("optimizer", args.optimizer), ("jit_compile", True if args.jit else None)):
+        if value is not None:
+            overrides[field] = value
+    return dataclasses.replace(config, **overrides)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+
+    from sdch_tf import experiment, results
+    from sdch_tf.callbacks import TrainingDiverged
+    from sdch_tf.data.datasets import DatasetNotFoundError
+    from sdch_tf.methods import get_method
+
+    config = build_config(args)
+    method = get_method(config.method)
+    verbose = 0 if args.quiet else 1
+    try:
+        data = experiment.load_data(config.data)
+    except DatasetNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{data.name}: {data.num_samples} samples, images {data.image_shape}, text {data.text_dim}-d, "
+          f"{data.num_labels} labels")
+
+    runs, paths = [], []
+    for bits in config.bits:
+        for seed in range(args.seed, args.seed + args.runs):
+            try:
+                result, path = experiment.run(method, config, data, bits, seed, args.out, args.fresh, verbose)
+            except TrainingDiverged as e:
+                print(f"\nerror: {e}", file=sys.stderr)
+                return 3
+            runs.append(result)
+            paths.append(path)
+
+    print(f"\n{config.method.upper()} on {data.name} (preset {config.preset}), mAP@{config.top_k}, "
+          f"{args.runs} run(s) per code length")
+    print(results.format_summary(results.summarize(runs), config.top_k))
+    print("\nResult files:")
+    for path in paths:
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Installs sdch_tf: SDCH (Yan et al., Neurocomputing 2019) and its baselines in TensorFlow 2 / Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="sdch_tf",
+    version="0.1.0",
+    description="Cross-modal Hashing with Semantic Deep Embedding (SDCH) in TensorFlow/Keras, with baselines",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sdch_tf", "sdch_tf.*", "baselines", "baselines.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "numpy>=1.24",
+        "scipy",
+        "h5py",
+        "libsvm-official",
+        "matplotlib",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["sdch-train=sdch_tf.train:main"]},
+)

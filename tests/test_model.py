@@ -1,0 +1,214 @@
+"""SDCH's train step and staged schedule on tiny networks (shapes, gradients, phases, B)."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sdch_tf import checkpoint, losses
+from sdch_tf.callbacks import CodeRefresh, StagedSchedule, phase_of_epoch
+from sdch_tf.itq import itq
+from sdch_tf.model import FEATURES, HASH, JOINT, SDCH
+
+N, D, C, K, R = 24, 10, 3, 6, 4
+
+
+def tiny_nets():
+    image_net = keras.Sequential(
+        [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu", name="conv1"),
+         keras.layers.Dense(K, name="img_fc3")], name="image_net")
+    text_net = keras.Sequential(
+        [keras.Input((D,)), keras.layers.Dense(8, activation="relu", name="txt_fc1"), keras.layers.Dense(K, name="txt_fc3")],
+        name="text_net")
+    return image_net, text_net
+
+
+def tiny_data(seed=0):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((N, C)) < 0.5).astype(np.float32)
+    return {
+        "image": rng.normal(size=(N, 4, 4, 3)).astype(np.float32),
+        "text": rng.normal(size=(N, D)).astype(np.float32),
+        "label": labels,
+        "index": np.arange(N, dtype=np.int32),
+    }
+
+
+def make_model(optimizer=keras.optimizers.Adam, pretrained=False, seed=0, lr=(1e-2, 1e-2, 1e-3)):
+    keras.utils.set_random_seed(seed)
+    image_net, text_net = tiny_nets()
+    pre = image_net.get_layer("conv1").trainable_variables if pretrained else ()
+    model = SDCH(image_net, text_net, R, N, gamma=0.01, beta1=1.0, beta2=1.0, beta3=0.1, pretrained_variables=pre)
+    model.compile(feature_optimizer=optimizer(lr[0]), hash_optimizer=optimizer(lr[1]),
+                  pretrained_optimizer=optimizer(lr[2]) if pretrained else None)
+    model({"image": np.zeros((1, 4, 4, 3), np.float32), "text": np.zeros((1, D), np.float32)})
+    return model
+
+
+def snapshot(variables):
+    return [np.array(v) for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, np.asarray(v)) for b, v in zip(before, variables)]
+
+
+def run_step(model, phase, batch):
+    model.phase = phase
+    model.make_train_function(force=True)
+    return model.train_step({k: tf.constant(v) for k, v in batch.items()})
+
+
+@pytest.mark.parametrize("phase,features_move,hash_moves", [(FEATURES, True, False), (HASH, False, True),
+                                                            (JOINT, True, True)])
+def test_each_phase_updates_only_its_groups(phase, features_move, hash_moves):
+    model = make_model(pretrained=True)
+    model.codes.assign(np.where(np.random.default_rng(0).random((2 * N, R)) < 0.5, -1.0, 1.0))
+    groups = {"feature": model.feature_variables, "pretrained": model.pretrained_variables,
+              "hash": model.hash_variables}
+    assert all(groups.values())
+    before = {k: snapshot(v) for k, v in groups.items()}
+    logs = run_step(model, phase, {k: v[:8] for k, v in tiny_data().items()})
+    assert all(changed(before["feature"], groups["feature"])) == features_move
+    assert all(changed(before["pretrained"], groups["pretrained"])) == features_move
+    assert all(changed(before["hash"], groups["hash"])) == hash_moves
+    assert not any(changed(before["feature"], groups["feature"])) or features_move
+    assert not any(changed(before["hash"], groups["hash"])) or hash_moves
+    expected_logs = {"loss", "L_f"} | ({"L_h", *losses.HASH_TERMS} if phase != FEATURES else set())
+    assert set(logs) == expected_logs
+
+
+def test_pretrained_group_uses_its_own_learning_rate():
+    model = make_model(optimizer=keras.optimizers.SGD, pretrained=True, lr=(1e-2, 1e-2, 0.0))
+    before = snapshot(model.pretrained_variables)
+    other = snapshot(model.feature_variables)
+    run_step(model, FEATURES, {k: v[:8] for k, v in tiny_data().items()})
+    assert not any(changed(before, model.pretrained_variables))   # rate 0 → untouched
+    assert all(changed(other, model.feature_variables))
+
+
+def test_joint_step_updates_hash_then_features_through_the_new_fc4():
+    """Θ_h first (SGD on L_h), then Θ_f on L_f + γ L_h with Z from the updated fc4 (SDCH §3.3)."""
+    lr_f, lr_h = 0.05, 0.1
+    model = make_model(optimizer=keras.optimizers.SGD, lr=(lr_f, lr_h, 0.0))
+    batch = {k: tf.constant(v[:8]) for k, v in tiny_data().items()}
+    codes = np.where(np.random.default_rng(1).random((2 * N, R)) < 0.5, -1.0, 1.0).astype(np.float32)
+    model.codes.assign(codes)
+
+    # Reference: the same algorithm written out by hand.
+    feat_vars = model.image_net.trainable_variables + model.text_net.trainable_variables
+    w_h = [tf.Variable(v) for v in model.hash_variables]
+    w_f = [tf.Variable(v) for v in feat_vars]
+    s_f = losses.label_similarity(batch["label"], batch["label"])
+    s_h = 2.0 * tf.tile(s_f, [2, 2]) - 1.0
+    b = tf.constant(codes[np.r_[0:8, N:N + 8]])
+    fx, fy = model.image_net(batch["image"]), model.text_net(batch["text"])
+    f = tf.concat([fx, fy], 0)
+    with tf.GradientTape() as tape:
+        l_h = losses.hash_loss(f @ w_h[0] + w_h[1], b, s_h, 1.0, 1.0, 0.1)
+    new_w_h = [w - lr_h * g for w, g in zip(w_h, tape.gradient(l_h, w_h))]
+    with tf.GradientTape() as tape:
+        fx, fy = model.image_net(batch["image"]), model.text_net(batch["text"])
+        z = tf.concat([fx, fy], 0) @ new_w_h[0] + new_w_h[1]
+        loss = losses.feature_loss(fx, fy, s_f) + 0.01 * losses.hash_loss(z, b, s_h, 1.0, 1.0, 0.1)
+    new_w_f = [w - lr_f * g for w, g in zip(w_f, tape.gradient(loss, feat_vars))]
+
+    logs = run_step(model, JOINT, batch)
+    for got, want in zip(model.hash_variables, new_w_h):
+        np.testing.assert_allclose(np.asarray(got), want.numpy(), rtol=1e-5, atol=1e-6)
+    for got, want in zip(feat_vars, new_w_f):
+        np.testing.assert_allclose(np.asarray(got), want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(logs["loss"]), float(loss), rtol=1e-5)
+    # Z recorded for the batch's rows (images then texts) is the Z of that second pass.
+    np.testing.assert_allclose(np.asarray(model.z_record)[np.r_[0:8, N:N + 8]], z.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_phase_of_epoch():
+    assert [phase_of_epoch(e) for e in range(4)] == [FEATURES, HASH, JOINT, JOINT]
+
+
+def test_three_epochs_follow_the_staged_schedule():
+    model = make_model(pretrained=True)
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_data()).shuffle(N, seed=0).batch(5)
+    state = {"init": (snapshot(model.feature_variables + model.pretrained_variables), snapshot(model.hash_variables))}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            state[epoch] = (snapshot(model.feature_variables + model.pretrained_variables),
+                            snapshot(model.hash_variables), np.array(model.codes), np.array(model.z_record),
+                            model.phase)
+
+    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), CodeRefresh(itq_iterations=7, seed=5), Record()])
+    phases = [state[e][4] for e in range(3)]
+    assert phases == [FEATURES, HASH, JOINT]
+
+    feat0, hash0 = state["init"]
+    feat1, hash1, codes1, z1, _ = state[0]
+    assert all(not np.array_equal(a, b) for a, b in zip(feat0, feat1))
+    assert all(np.array_equal(a, b) for a, b in zip(hash0, hash1))
+    assert np.all(np.any(z1 != 0, axis=1)), "every image and text row of Z is recorded in epoch 1"
+    np.testing.assert_array_equal(codes1, itq(z1, R, iterations=7, seed=5).codes)
+
+    feat2, hash2, codes2, z2, _ = state[1]
+    assert all(np.array_equal(a, b) for a, b in zip(feat1, feat2))
+    assert all(not np.array_equal(a, b) for a, b in zip(hash1, hash2))
+    np.testing.assert_array_equal(codes2, np.where(z2 >= 0, 1.0, -1.0))
+    assert not np.array_equal(z1, z2)
+
+    feat3, hash3, codes3, z3, _ = state[2]
+    assert all(not np.array_equal(a, b) for a, b in zip(feat2, feat3))
+    assert all(not np.array_equal(a, b) for a, b in zip(hash2, hash3))
+    np.testing.assert_array_equal(codes3, np.where(z3 >= 0, 1.0, -1.0))
+
+
+def test_encoding_gives_plus_minus_one_and_sign_zero_is_plus_one():
+    model = make_model()
+    data = tiny_data()
+    codes = model.encode_image(data["image"], batch_size=7)
+    assert codes.shape == (N, R) and codes.dtype == np.int8 and set(np.unique(codes)) <= {-1, 1}
+    dataset = tf.data.Dataset.from_tensor_slices(data["text"]).batch(5)
+    np.testing.assert_array_equal(model.encode_text(dataset), model.encode_text(data["text"]))
+    for v in model.hash_variables:
+        v.assign(np.zeros(v.shape))
+    np.testing.assert_array_equal(model.encode_text(data["text"]), np.ones((N, R)))
+
+
+def test_checkpoint_restores_weights_codes_and_optimizer_state(tmp_path):
+    model = make_model(pretrained=True)
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_data()).batch(6)
+    model.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[StagedSchedule(), CodeRefresh(itq_iterations=3)])
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, model, epoch=2)
+
+    fresh = make_model(pretrained=True, seed=1)
+    assert checkpoint.restore(path, fresh) == 2
+    for a, b in zip(model.weights, fresh.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for name in ("feature_optimizer", "hash_optimizer", "pretrained_optimizer"):
+        for a, b in zip(getattr(model, name).variables, getattr(fresh, name).variables):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert int(fresh.hash_optimizer.iterations) == 4  # epoch 2 only: 24 samples / 6 per batch
+
+
+def test_checkpoint_from_another_configuration_is_refused(tmp_path):
+    model = make_model(pretrained=True)
+    path = tmp_path / "ckpt.npz"
+    model.build_optimizers()
+    checkpoint.save(path, model, epoch=1)
+    with pytest.raises(ValueError, match="pretrained_optimizer|different configuration"):
+        checkpoint.restore(path, make_model(pretrained=False))
+
+
+def test_feature_scale_initialisation_centres_and_equalises_the_modalities():
+    model = make_model()
+    data = tiny_data()
+    model.text_net.layers[-1].kernel.assign(np.asarray(model.text_net.layers[-1].kernel) * 50.0)  # unbalanced
+    hash_before = snapshot(model.hash_variables)
+    model.initialize_feature_scale(data["image"], data["text"])
+    for net, x in ((model.image_net, data["image"]), (model.text_net, data["text"])):
+        f = np.asarray(net(x))
+        np.testing.assert_allclose(f.mean(axis=0), 0.0, atol=1e-5)
+        np.testing.assert_allclose(f.std(axis=0).mean(), K ** -0.25, rtol=1e-5)
+    assert not any(changed(hash_before, model.hash_variables))
+    # The logits f_xᵀ f_y of Eq. 3 now have a spread of order one.
+    theta = np.asarray(model.image_net(data["image"])) @ np.asarray(model.text_net(data["text"])).T
+    assert 0.1 < theta.std() < 3.0

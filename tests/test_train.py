@@ -1,0 +1,113 @@
+"""End-to-end wiring of ``python -m sdch_tf.train`` with the real smoke preset."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sdch_tf import callbacks, results, train
+
+REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "top_k", "config", "split", "epochs",
+            "timing", "curves", "untrained"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    code = train.main(["--preset", "smoke", "--out", str(out), "--quiet"])
+    assert code == 0
+    (path,) = out.glob("runs/*/result.json")
+    return out, path, json.loads(path.read_text())
+
+
+def test_smoke_run_writes_a_complete_result(smoke_run, capsys):
+    out, path, result = smoke_run
+    assert REQUIRED <= set(result)
+    assert result["method"] == "sdch" and result["dataset"] == "synthetic" and result["preset"] == "smoke"
+    assert result["bits"] == 16 and result["seed"] == 0 and result["top_k"] == 500
+    assert [e["phase"] for e in result["epochs"]] == ["features", "hash", "joint"]
+    assert {"L_f", "L_h", "similarity", "quantization", "independence", "balance"} <= set(result["epochs"][2])
+    assert result["split"] == {"query": 40, "database": 200, "train": 96}
+    for key in ("map_i2t", "map_t2i"):
+        assert 0.0 < result[key] <= 1.0 and 0.0 < result["untrained"][key] <= 1.0
+    for direction in ("i2t", "t2i"):
+        pr = result["curves"][f"pr_{direction}"]
+        assert len(pr["precision"]) == len(pr["recall"]) == 17  # radii 0..16
+        assert pr["recall"][-1] == pytest.approx(1.0)
+        assert result["curves"][f"ptop_{direction}"]["k"][0] == 1
+    assert result["timing"]["train_seconds"] > 0 and result["timing"]["encode_ms_per_image"] > 0
+    assert result["config"]["bits"] == [16] and result["config"]["epochs"] == 3
+    assert os.path.exists(path.parent / "checkpoint.npz")
+
+
+def test_a_finished_run_is_reused_not_retrained(smoke_run, capsys):
+    out, path, result = smoke_run
+    mtime = path.stat().st_mtime_ns
+    assert train.main(["--preset", "smoke", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Reusing the finished run" in printed
+    assert f"{result['map_i2t']:.4f}" in printed and str(path) in printed
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_an_interrupted_run_resumes_after_its_last_epoch(tmp_path, monkeypatch, capsys):
+    original = callbacks.Checkpoint.on_epoch_end
+
+    def interrupt_after_second_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", interrupt_after_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(["--preset", "smoke", "--out", str(tmp_path), "--quiet"])
+    (run_dir,) = tmp_path.glob("runs/*")
+    assert not (run_dir / "result.json").exists()
+    assert [e["phase"] for e in callbacks.EpochLog.read(run_dir / "epochs.jsonl")] == ["features", "hash"]
+
+    monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", original)
+    assert train.main(["--preset", "smoke", "--out", str(tmp_path)]) == 0
+    assert "Resuming from" in capsys.readouterr().out
+    result = json.loads((run_dir / "result.json").read_text())
+    assert [e["epoch"] for e in result["epochs"]] == [1, 2, 3]
+    assert [e["phase"] for e in result["epochs"]] == ["features", "hash", "joint"]
+
+
+def test_missing_dataset_names_the_files_and_the_synthetic_alternative(tmp_path, capsys):
+    code = train.main(["--dataset", "iapr", "--data-dir", str(tmp_path), "--preset", "smoke", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "IAPR-TC12.mat") in err
+    assert "--dataset synthetic" in err
+
+
+def test_command_line_overrides_the_preset():
+    args = train.parse_args(["--preset", "smoke", "--bits", "32", "64", "--epochs", "7", "--num-query", "11",
+                             "--num-train", "22", "--weights", "w.npy", "--dataset", "mirflickr", "--data-dir", "d"])
+    config = train.build_config(args)
+    assert config.bits == (32, 64) and config.epochs == 7 and config.weights == "w.npy"
+    assert (config.data.dataset, config.data.data_dir, config.data.num_query, config.data.num_train) == \
+        ("mirflickr", "d", 11, 22)
+    assert config.image_net.input_size == 67  # the rest stays the smoke preset's
+    defaults = train.build_config(train.parse_args([]))
+    assert defaults.preset == "cpu" and defaults.data.dataset == "synthetic" and defaults.method == "sdch"
+
+
+def test_summary_reports_mean_and_std_over_seeds():
+    runs = [{"method": "sdch", "dataset": "synthetic", "preset": "cpu", "bits": 16, "seed": s,
+             "map_i2t": v, "map_t2i": v / 2, "untrained": {"map_i2t": 0.3, "map_t2i": 0.2}}
+            for s, v in ((0, 0.6), (1, 0.8))]
+    (row,) = results.summarize(runs)
+    assert row["runs"] == 2 and row["seeds"] == [0, 1]
+    np.testing.assert_allclose(row["map_i2t"], (0.7, 0.1))
+    np.testing.assert_allclose(row["map_t2i"], (0.35, 0.05))
+    text = results.format_summary([row], 500)
+    assert "0.7000 ± 0.1000" in text and "0.3500 ± 0.0500" in text
+
+
+def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
+    code = train.main(["--preset", "smoke", "--optimizer", "sgd", "--out", str(tmp_path), "--quiet"])
+    # Plain SGD at the paper's rates diverges on the summed losses (results/optimizer-study).
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "training diverged in epoch" in err and "phase), step" in err and "--optimizer adam" in err
