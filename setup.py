@@ -12,7 +12,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",
-        "numpy>=1.24",
+        "numpy>=2.0",  # np.bitwise_count (sdch_tf.metrics)
         "scipy",
         "h5py",
         "libsvm-official",

@@ -18,7 +18,9 @@ from sdch_tf import evaluation, results
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.config import DataConfig
 from sdch_tf.data.dataset import CrossModalData
+from sdch_tf.data.datasets import load_dataset
 from sdch_tf.data.split import PROTOCOL_SIZES, Split, make_split
+from sdch_tf.data.synthetic import make_synthetic
 from sdch_tf.methods import Method
 
 UNTRAINED_FILE = "untrained.json"
@@ -33,8 +35,6 @@ DEFAULT_NUM_LABELS = {"iapr": 22}
 
 def load_data(cfg: DataConfig) -> CrossModalData:
     """The dataset a DataConfig names; real datasets are read from local files only."""
-    from sdch_tf.data import load_dataset, make_synthetic
-
     if cfg.dataset == "synthetic":
         return make_synthetic(cfg.synthetic)
     num_labels = cfg.num_labels if cfg.num_labels is not None else DEFAULT_NUM_LABELS.get(cfg.dataset)

@@ -230,13 +230,16 @@ class SDCH(keras.Model):
         return self._encode(texts, self.text_net, batch_size)
 
     def _encode(self, inputs, net, batch_size):
-        if not isinstance(inputs, tf.data.Dataset):
-            inputs = tf.data.Dataset.from_tensor_slices(np.asarray(inputs, np.float32)).batch(batch_size)
+        if isinstance(inputs, tf.data.Dataset):
+            batches = inputs
+        else:
+            array = np.asarray(inputs, np.float32)
+            batches = (array[start:start + batch_size] for start in range(0, len(array), batch_size))
         fn = self._encoders.get(net.name)
         if fn is None:
             fn = tf.function(lambda x: self.hash_layer(net(x, training=False)), reduce_retracing=True)
             self._encoders[net.name] = fn
-        chunks = [sign(fn(batch).numpy()) for batch in inputs]
+        chunks = [sign(fn(batch).numpy()) for batch in batches]
         if not chunks:
             return np.zeros((0, self.bits), np.int8)
         return np.concatenate(chunks, axis=0)
