@@ -46,9 +46,6 @@ class ArrayImages:
     def read(self, indices: np.ndarray) -> np.ndarray:
         return self._array[np.asarray(indices, dtype=np.int64)]
 
-    def __array__(self, dtype=None, copy=None):
-        return self._array if dtype is None else self._array.astype(dtype)
-
 
 @dataclass(frozen=True, eq=False)
 class CrossModalData:
