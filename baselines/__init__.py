@@ -1,1 +1,6 @@
-"""Baseline cross-modal hashing methods, each behind the same interface as SDCH (see sdch_tf.methods)."""
+"""The deep cross-modal hashing baselines of SDCH's Tables 2–3, written from their papers.
+
+One subpackage per method (``dcmh``, ``cmhn``, ``dspah``, ``rdcmh``); each exposes ``METHOD``
+(``sdch_tf.methods.Method``) and goes through SDCH's data pipeline, encoder interface and
+evaluator, so that every table cell is computed like for like.
+"""

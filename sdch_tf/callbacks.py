@@ -31,8 +31,8 @@ class TrainingDiverged(RuntimeError):
 
 
 class StopOnDivergence(keras.callbacks.Callback):
-    """Stops at the first non-finite loss with an error that says where and what to try,
-    instead of letting NaN codes reach B, ITQ and the evaluator."""
+    """Stops at the first non-finite loss with an error that says where and what to try
+    (the model's ``divergence_hint``), instead of letting NaN codes reach B, ITQ and the evaluator."""
 
     def __init__(self):
         super().__init__()
@@ -46,8 +46,9 @@ class StopOnDivergence(keras.callbacks.Callback):
         if not all(math.isfinite(float(v)) for v in logs.values()):
             terms = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
             raise TrainingDiverged(
-                f"training diverged in epoch {self._epoch + 1} ({self.model.phase} phase), step {batch + 1}: "
-                f"{terms}. Lower the learning rates or use --optimizer adam (REPRODUCTION.md §1)."
+                f"training diverged in epoch {self._epoch + 1} ({getattr(self.model, 'phase', 'joint')} phase), "
+                f"step {batch + 1}: "
+                f"{terms}. {getattr(self.model, 'divergence_hint', 'Lower the learning rates.')}"
             )
 
 
@@ -84,6 +85,14 @@ class CodeRefresh(keras.callbacks.Callback):
             self.model.refresh_codes()
 
 
+class UpdateCodes(keras.callbacks.Callback):
+    """Calls ``model.update_codes(epoch)`` after every epoch: the B step of the alternating
+    baselines (``sdch_tf.hashing_model.CrossModalHashingModel``)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.update_codes(epoch)
+
+
 class EpochLog(keras.callbacks.Callback):
     """Keeps every epoch's phase, loss terms and duration, written to ``path`` as JSON lines.
 
@@ -100,7 +109,7 @@ class EpochLog(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, "phase": self.model.phase, "seconds": time.perf_counter() - self._start}
+        record = {"epoch": epoch + 1, "phase": getattr(self.model, "phase", None), "seconds": time.perf_counter() - self._start}
         record.update({k: float(v) for k, v in (logs or {}).items()})
         self.records.append(record)
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))

@@ -1,6 +1,7 @@
 """Training checkpoints.
 
-A checkpoint is one ``.npz`` holding every model variable (weights, B, recorded Z), every
+A checkpoint is one ``.npz`` holding every model variable (weights, B, recorded Z, and the
+state of the dropout layers' seed generators, so that a resumed run draws the same masks), every
 optimiser variable (Adam moments and step counts) and the number of finished epochs. It is
 written to a temporary file and renamed into place, so an interruption at any moment leaves
 either the previous checkpoint or the new one, never a torn file.
@@ -13,14 +14,17 @@ from sdch_tf.atomic import atomic_write
 
 
 def _optimizers(model):
+    if getattr(model, "optimizers_by_name", None):
+        return dict(model.optimizers_by_name)
     names = ("feature_optimizer", "hash_optimizer", "pretrained_optimizer")
     return {n: getattr(model, n) for n in names if getattr(model, n, None) is not None}
 
 
 def save(path, model, epoch: int):
-    """Checkpoint ``model`` (an ``SDCH`` or any model with the same optimiser attributes)."""
+    """Checkpoint ``model``: an ``SDCH`` (its three optimiser attributes) or a model with an
+    ``optimizers_by_name`` dict (``sdch_tf.hashing_model.CrossModalHashingModel``)."""
     arrays = {"epoch": np.asarray(epoch)}
-    for i, v in enumerate(model.weights):
+    for i, v in enumerate(model.variables):
         arrays[f"model/{i}"] = np.asarray(v)
     for name, opt in _optimizers(model).items():
         for i, v in enumerate(opt.variables):
@@ -35,7 +39,7 @@ def restore(path, model) -> int:
     """
     model.build_optimizers()
     with np.load(path) as ckpt:
-        groups = {"model": list(model.weights)}
+        groups = {"model": list(model.variables)}
         groups.update({name: list(opt.variables) for name, opt in _optimizers(model).items()})
         saved_groups = {k.split("/")[0] for k in ckpt.files if "/" in k}
         if saved_groups != set(groups):

@@ -48,6 +48,8 @@ class DataConfig:
     num_query: int | None = None          # None: the dataset's protocol size (split.PROTOCOL_SIZES)
     num_train: int | None = None
     num_labels: int | None = None         # IAPR TC-12: keep the C most frequent concepts (22, SDCH §4.1)
+    # RDCMH §4.1 / Table 2: labels kept on this fraction of the training items (0.3 there).
+    label_fraction: float = 1.0
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
@@ -86,6 +88,19 @@ class SDCHConfig:
     data: DataConfig = field(default_factory=DataConfig)
 
 
+def cpu_data(data: DataConfig) -> DataConfig:
+    """Every method's ``cpu`` split: 500 queries, 2,000 training pairs (the synthetic set's 6,000)."""
+    return dataclasses.replace(data, num_query=500, num_train=2000)
+
+
+def smoke_data(data: DataConfig) -> DataConfig:
+    """Every method's ``smoke`` data: 240 small synthetic pairs, 40 queries, 96 training pairs."""
+    return dataclasses.replace(
+        data, num_query=40, num_train=96,
+        synthetic=dataclasses.replace(data.synthetic, num_samples=240, image_size=48, vocab_size=200),
+    )
+
+
 def _paper() -> SDCHConfig:
     return SDCHConfig(preset="paper")
 
@@ -105,7 +120,7 @@ def _cpu() -> SDCHConfig:
             dropout=0.0,
         ),
         text_net=dataclasses.replace(base.text_net, fc_units=(512, 512)),
-        data=dataclasses.replace(base.data, num_query=500, num_train=2000),
+        data=cpu_data(base.data),
     )
 
 
@@ -123,10 +138,7 @@ def _smoke() -> SDCHConfig:
             feature_dim=32,
         ),
         text_net=dataclasses.replace(base.text_net, fc_units=(64, 64), feature_dim=32),
-        data=dataclasses.replace(
-            base.data, num_query=40, num_train=96,
-            synthetic=dataclasses.replace(base.data.synthetic, num_samples=240, image_size=48, vocab_size=200),
-        ),
+        data=smoke_data(base.data),
     )
 
 
@@ -135,7 +147,12 @@ PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
 
 def preset(name: str) -> SDCHConfig:
     """The named preset's configuration."""
+    return pick_preset(PRESETS, name)
+
+
+def pick_preset(presets: dict, name: str):
+    """``presets[name]()``, with an error listing the choices (every method's ``preset``)."""
     try:
-        return PRESETS[name]()
+        return presets[name]()
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}") from None

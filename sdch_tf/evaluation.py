@@ -22,6 +22,10 @@ from sdch_tf.data.split import Split
 # Cut-offs of the precision@top-R curves (SDCH Fig. 5 runs R up to 1000).
 TOP_R = (1,) + tuple(range(50, 1001, 50))
 
+# Cut-off of NDCG@k (graded relevance = shared labels; CMHN Fig. 2). The k of CMHN's Fig. 2
+# cannot be read from the paper's text; 500 matches the mAP@500 cut-off.
+NDCG_K = 500
+
 
 class Hasher(Protocol):
     """What the evaluator needs of a trained method: codes in {−1, +1} of shape (n, bits)."""
@@ -73,13 +77,17 @@ def encode_split(hasher: Hasher, data: CrossModalData, split: Split, prep: Image
     return codes, timing
 
 
-def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, curves: bool = True) -> dict:
-    """mAP@top_k in both directions and, with ``curves``, the PR and precision@top-R curves."""
+def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, curves: bool = True,
+          ndcg_k: int = NDCG_K) -> dict:
+    """mAP@top_k and NDCG@ndcg_k (``ndcg_i2t``, ``ndcg_t2i``) in both directions and, with
+    ``curves``, the PR and precision@top-R curves."""
     q_labels, db_labels = data.labels[split.query], data.labels[split.database]
     directions = {"i2t": (codes["query_image"], codes["db_text"]), "t2i": (codes["query_text"], codes["db_image"])}
     result = {}
     for name, (query, db) in directions.items():
         result[f"map_{name}"] = metrics.mean_average_precision(query, db, q_labels, db_labels, top_k=top_k)
+        result[f"ndcg_{name}"] = metrics.ndcg_at_k(query, db, q_labels, db_labels, k=ndcg_k)
+    result["ndcg_k"] = ndcg_k
     if curves:
         ks = np.array([k for k in TOP_R if k <= len(split.database)])
         result["curves"] = {}

@@ -44,7 +44,8 @@ def load_data(cfg: DataConfig) -> CrossModalData:
 def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
     """The protocol split (REPRODUCTION.md §2) with the config's size overrides."""
     num_query, num_train = PROTOCOL_SIZES.get(cfg.dataset, SYNTHETIC_SIZES)
-    return make_split(data.num_samples, cfg.num_query or num_query, cfg.num_train or num_train, seed)
+    return make_split(data.num_samples, cfg.num_query or num_query, cfg.num_train or num_train, seed,
+                      label_fraction=cfg.label_fraction)
 
 
 def device_description() -> str:
@@ -79,6 +80,9 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
     os.makedirs(directory, exist_ok=True)
 
     split = split_for(config.data, data, seed)
+    if not method.semi_supervised:
+        # With --label-fraction < 1 a supervised method sees only the labelled training items.
+        split = split.labelled_only()
     prep = method.preprocessing(config)
     if verbose:
         print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
@@ -92,7 +96,7 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
         if verbose:
             print("Scoring the untrained networks")
         scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
-        untrained = {"map_i2t": scored["map_i2t"], "map_t2i": scored["map_t2i"]}
+        untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i")}
         atomic_write_json(untrained_path, untrained)
     if verbose:
         print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
@@ -112,6 +116,9 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
         "top_k": config.top_k,
         "map_i2t": float(scored["map_i2t"]),
         "map_t2i": float(scored["map_t2i"]),
+        "ndcg_k": int(scored["ndcg_k"]),
+        "ndcg_i2t": float(scored["ndcg_i2t"]),
+        "ndcg_t2i": float(scored["ndcg_t2i"]),
         "untrained": untrained,
         "split": split.sizes(),
         "epochs": epochs,

@@ -1,6 +1,6 @@
 """The registry of hashing methods behind ``python -m sdch_tf.train --method``.
 
-A method supplies its configuration presets and two functions; everything else — data,
+A method supplies its configuration presets and three functions; everything else — data,
 split, the input pipeline, the evaluator, result files — is shared, so that every method is
 scored like for like.
 
@@ -13,14 +13,18 @@ scored like for like.
     fit(hasher, config, data, split, run_dir, seed, verbose) -> list of per-epoch records
                                   trains in place; checkpoints into run_dir and resumes
     preprocessing(config) -> ImagePreprocessing
+    semi_supervised               True if the method uses unlabelled training items
+                                  (split.labelled); otherwise, under --label-fraction < 1,
+                                  it is given the labelled training items only
+
+Each baseline module ``baselines.<name>`` exposes ``METHOD``; they are imported on first
+use, so that ``--help`` and SDCH runs do not build the baselines.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
-
-from sdch_tf import config as sdch_config
-from sdch_tf import trainer as sdch_trainer
 
 
 @dataclass(frozen=True)
@@ -30,15 +34,22 @@ class Method:
     build: Callable[..., Any]
     fit: Callable[..., list]
     preprocessing: Callable[[Any], Any]
+    semi_supervised: bool = False
 
 
-METHODS: dict[str, Method] = {
-    "sdch": Method("sdch", sdch_config.preset, sdch_trainer.build, sdch_trainer.fit, sdch_trainer.preprocessing),
+# name → module that defines METHOD.
+METHODS: dict[str, str] = {
+    "sdch": "sdch_tf.trainer",
+    "dcmh": "baselines.dcmh",
+    "cmhn": "baselines.cmhn",
+    "dspah": "baselines.dspah",
+    "rdcmh": "baselines.rdcmh",
 }
 
 
 def get_method(name: str) -> Method:
     try:
-        return METHODS[name]
+        module = METHODS[name]
     except KeyError:
         raise ValueError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}") from None
+    return importlib.import_module(module).METHOD

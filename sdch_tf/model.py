@@ -16,7 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from sdch_tf import losses
-from sdch_tf.itq import itq, sign
+from sdch_tf.hashing_model import encode_batches
+from sdch_tf.itq import itq
+from sdch_tf.nets.scaling import rescale_output
 
 # Phases of the staged start (SDCH §4.2): epoch 1 trains Θ_f only (on L_f: B does not exist
 # yet), epoch 2 trains Θ_h only, then everything.
@@ -71,6 +73,7 @@ class SDCH(keras.Model):
         )
         self._pretrained_ids = {id(v) for v in pretrained_variables}
         self.phase = JOINT
+        self.divergence_hint = "Lower the learning rates or use --optimizer adam (REPRODUCTION.md §1)."
         self.trackers = {name: keras.metrics.Mean(name=name) for name in _PHASE_LOGS[JOINT]}
         self.feature_optimizer = self.pretrained_optimizer = self.hash_optimizer = None
 
@@ -202,11 +205,7 @@ class SDCH(keras.Model):
             images: (b, s, s, 3) preprocessed images. texts: (b, d) bag-of-words.
         """
         for net, inputs in ((self.image_net, images), (self.text_net, texts)):
-            features = np.asarray(net(inputs, training=False), np.float64)
-            layer = net.layers[-1]
-            scale = features.shape[1] ** -0.25 / max(float(features.std(axis=0).mean()), 1e-12)
-            layer.kernel.assign(np.asarray(layer.kernel) * scale)
-            layer.bias.assign((np.asarray(layer.bias) - features.mean(axis=0)) * scale)
+            rescale_output(net, inputs, net.output_shape[-1] ** -0.25)
 
     # ------------------------------------------------------------ B (Eqs. 9–10)
     def refresh_codes(self):
@@ -230,23 +229,8 @@ class SDCH(keras.Model):
         return self._encode(texts, self.text_net, batch_size)
 
     def _encode(self, inputs, net, batch_size):
-        if isinstance(inputs, tf.data.Dataset):
-            batches = inputs
-        else:
-            array = np.asarray(inputs, np.float32)
-            batches = (array[start:start + batch_size] for start in range(0, len(array), batch_size))
-        fn = self._encoders.get(net.name)
-        if fn is None:
-            fn = tf.function(lambda x: self.hash_layer(net(x, training=False)), reduce_retracing=True)
-            self._encoders[net.name] = fn
-        chunks = [sign(fn(batch).numpy()) for batch in batches]
-        if not chunks:
-            return np.zeros((0, self.bits), np.int8)
-        return np.concatenate(chunks, axis=0)
-
-    @property
-    def _encoders(self):
-        # Created lazily so that Keras' attribute tracking never sees the tf.functions.
-        if "_encoder_fns" not in self.__dict__:
-            self.__dict__["_encoder_fns"] = {}
-        return self.__dict__["_encoder_fns"]
+        # Kept outside Keras' attribute tracking, which must never see the tf.functions.
+        cache = self.__dict__.setdefault("_encoder_fns", {})
+        if net.name not in cache:
+            cache[net.name] = tf.function(lambda x: self.hash_layer(net(x, training=False)), reduce_retracing=True)
+        return encode_batches(cache[net.name], inputs, batch_size, self.bits)

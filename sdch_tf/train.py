@@ -42,7 +42,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--num-train", type=int, default=None, help="training set size (default: the protocol's)")
     p.add_argument("--num-labels", type=int, default=None,
                    help="keep the most frequent C concepts (default: 22 for IAPR TC-12, SDCH §4.1; else all)")
-    p.add_argument("--weights", default=None, help="pretrained AlexNet bvlc_alexnet.npy (paper preset)")
+    p.add_argument("--label-fraction", type=float, default=None,
+                   help="keep labels on this seeded fraction of the training items (RDCMH Table 2: 0.3); "
+                        "supervised methods then train on the labelled items only")
+    p.add_argument("--weights", default=None,
+                   help="pretrained image-net weights: bvlc_alexnet.npy (SDCH), imagenet-vgg-f.mat (DCMH, CMHN, "
+                        "RDCMH), ResNet-34 .npz (DSPAH)")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
     p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
     p.add_argument("--out", default="results", help="output directory; runs go to OUT/runs/<run-id>/")
@@ -63,13 +68,19 @@ def build_config(args):
         num_query=args.num_query if args.num_query is not None else config.data.num_query,
         num_train=args.num_train if args.num_train is not None else config.data.num_train,
         num_labels=args.num_labels if args.num_labels is not None else config.data.num_labels,
+        label_fraction=args.label_fraction if args.label_fraction is not None else config.data.label_fraction,
     )
     overrides = {"data": data}
-    for field, value in (("bits", tuple(args.bits) if args.bits else None), ("epochs", args.epochs),
-                         ("batch_size", args.batch_size), ("weights", args.weights),
-                         ("optimizer", args.optimizer), ("jit_compile", True if args.jit else None)):
-        if value is not None:
-            overrides[field] = value
+    fields = {f.name for f in dataclasses.fields(config)}
+    for field, flag, value in (("bits", "--bits", tuple(args.bits) if args.bits else None),
+                               ("epochs", "--epochs", args.epochs), ("batch_size", "--batch-size", args.batch_size),
+                               ("weights", "--weights", args.weights), ("optimizer", "--optimizer", args.optimizer),
+                               ("jit_compile", "--jit", True if args.jit else None)):
+        if value is None:
+            continue
+        if field not in fields:
+            raise SystemExit(f"error: {flag} does not apply to --method {args.method} (its config has no {field!r})")
+        overrides[field] = value
     return dataclasses.replace(config, **overrides)
 
 

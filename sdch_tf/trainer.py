@@ -6,24 +6,21 @@ from the run directory's checkpoint when one exists.
 """
 from __future__ import annotations
 
-import os
-
 import keras
 import numpy as np
 
-from sdch_tf import checkpoint
-from sdch_tf.callbacks import Checkpoint, CodeRefresh, EpochLog, StagedSchedule, StopOnDivergence
-from sdch_tf.config import SDCHConfig
+from sdch_tf.callbacks import CodeRefresh, StagedSchedule
+from sdch_tf.config import SDCHConfig, preset
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
 from sdch_tf.data.split import Split
+from sdch_tf.methods import Method
 from sdch_tf.model import SDCH
 from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet, pretrained_variables
 from sdch_tf.nets.text import build_text_net
+from sdch_tf.training import fit_resumable
 
-CHECKPOINT_FILE = "checkpoint.npz"
 DATA_INIT_SAMPLES = 256
-EPOCH_LOG_FILE = "epochs.jsonl"
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -73,26 +70,18 @@ def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run
         verbose: int = 1) -> list[dict]:
     """Train with the staged schedule; returns one record per epoch (phase, loss terms, seconds).
 
-    The checkpoint and the epoch log in ``run_dir`` are rewritten after every epoch; if a
-    checkpoint is there when called, training resumes after its last finished epoch.
+    Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
     """
-    ckpt_path = os.path.join(run_dir, CHECKPOINT_FILE)
-    log_path = os.path.join(run_dir, EPOCH_LOG_FILE)
-    initial_epoch, previous = 0, []
-    if os.path.exists(ckpt_path):
-        initial_epoch = checkpoint.restore(ckpt_path, model)
-        previous = EpochLog.read(log_path)[:initial_epoch] if os.path.exists(log_path) else []
-        if verbose:
-            print(f"Resuming from {ckpt_path} after epoch {initial_epoch}")
-    log = EpochLog(log_path, previous)
-    if initial_epoch < config.epochs:
-        model.fit(
-            train_batches(data, split.train, config.batch_size, preprocessing(config), seed, start_epoch=initial_epoch),
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            callbacks=[StagedSchedule(), StopOnDivergence(), CodeRefresh(config.itq_iterations, seed), log,
-                       Checkpoint(ckpt_path)],
-            verbose=verbose,
-            shuffle=False,  # the pipeline reshuffles every epoch itself
-        )
-    return log.records
+    return fit_resumable(
+        model,
+        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
+                                    start_epoch=start),
+        config.epochs,
+        [StagedSchedule(), CodeRefresh(config.itq_iterations, seed)],
+        run_dir,
+        verbose,
+    )
+
+
+
+METHOD = Method("sdch", preset, build, fit, preprocessing)

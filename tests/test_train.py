@@ -7,8 +7,8 @@ import pytest
 
 from sdch_tf import callbacks, results, train
 
-REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "top_k", "config", "split", "epochs",
-            "timing", "curves", "untrained"}
+REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
+            "config", "split", "epochs", "timing", "curves", "untrained"}
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +83,10 @@ def test_missing_dataset_names_the_files_and_the_synthetic_alternative(tmp_path,
 
 def test_command_line_overrides_the_preset():
     args = train.parse_args(["--preset", "smoke", "--bits", "32", "64", "--epochs", "7", "--num-query", "11",
-                             "--num-train", "22", "--weights", "w.npy", "--dataset", "mirflickr", "--data-dir", "d"])
+                             "--num-train", "22", "--weights", "w.npy", "--dataset", "mirflickr", "--data-dir", "d",
+                             "--label-fraction", "0.3"])
     config = train.build_config(args)
+    assert config.data.label_fraction == 0.3
     assert config.bits == (32, 64) and config.epochs == 7 and config.weights == "w.npy"
     assert (config.data.dataset, config.data.data_dir, config.data.num_query, config.data.num_train) == \
         ("mirflickr", "d", 11, 22)
@@ -111,3 +113,25 @@ def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
     assert code == 3
     err = capsys.readouterr().err
     assert "training diverged in epoch" in err and "phase), step" in err and "--optimizer adam" in err
+
+
+def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):
+    import dataclasses
+
+    from sdch_tf import methods
+    from sdch_tf.config import DataConfig
+
+    @dataclasses.dataclass(frozen=True)
+    class Bare:
+        method: str = "bare"
+        preset: str = "smoke"
+        bits: tuple = (16,)
+        epochs: int = 1
+        data: DataConfig = dataclasses.field(default_factory=DataConfig)
+
+    # A method whose config has no optimizer field, as most baselines.
+    bare = methods.Method("bare", lambda name: Bare(), None, None, None)
+    monkeypatch.setattr(methods, "get_method", lambda name: bare)
+    assert train.build_config(train.parse_args(["--epochs", "2"])).epochs == 2
+    with pytest.raises(SystemExit, match="--optimizer does not apply to --method sdch"):
+        train.build_config(train.parse_args(["--optimizer", "sgd"]))

@@ -5,6 +5,10 @@ random permutation of all N samples; its first ``num_query`` entries are the que
 rest (in permutation order) is the retrieval database, and the training set is the first
 ``num_train`` entries of the database. The database order is the permutation order, as in
 DCMH's code; it is the order that breaks ties in the ranking (REPRODUCTION.md §3).
+
+The semi-supervised setting of RDCMH (§4.1, Table 2) keeps the labels of only a fraction of
+the training items: ``label_fraction`` draws them from a seeded stream of its own, so the
+query / database / training sets are the same whatever the fraction.
 """
 from __future__ import annotations
 
@@ -28,19 +32,34 @@ class Split:
     """Index arrays (int64) into a dataset of N samples.
 
     ``query`` and ``database`` partition range(N); ``train`` is a prefix of ``database``.
+    ``labelled`` (bool, aligned with ``train``) marks the training items whose labels may be
+    used; None means all of them.
     """
 
     query: np.ndarray
     database: np.ndarray
     train: np.ndarray
     seed: int
+    labelled: np.ndarray | None = None
 
     def sizes(self) -> dict[str, int]:
-        return {"query": len(self.query), "database": len(self.database), "train": len(self.train)}
+        sizes = {"query": len(self.query), "database": len(self.database), "train": len(self.train)}
+        if self.labelled is not None:
+            sizes["labelled_train"] = int(self.labelled.sum())
+        return sizes
+
+    def labelled_only(self) -> "Split":
+        """The split a fully supervised method trains on: the training set cut to its labelled
+        items (RDCMH §4.1 trains the supervised baselines on the labelled data alone)."""
+        if self.labelled is None:
+            return self
+        return Split(query=self.query, database=self.database, train=self.train[self.labelled], seed=self.seed)
 
 
-def make_split(num_samples: int, num_query: int, num_train: int, seed: int) -> Split:
-    """Seeded split of range(num_samples) into query / database, training set from the database."""
+def make_split(num_samples: int, num_query: int, num_train: int, seed: int, label_fraction: float = 1.0) -> Split:
+    """Seeded split of range(num_samples) into query / database, training set from the database;
+    with ``label_fraction`` < 1, round(fraction · num_train) training items (at least one) keep
+    their labels, drawn with ``np.random.default_rng([seed, 1])``."""
     if num_query <= 0 or num_train <= 0:
         raise ValueError(f"num_query and num_train must be positive, got {num_query} and {num_train}")
     if num_query >= num_samples:
@@ -50,6 +69,13 @@ def make_split(num_samples: int, num_query: int, num_train: int, seed: int) -> S
             f"num_train={num_train} exceeds the database size {num_samples - num_query} "
             f"({num_samples} samples minus {num_query} queries)"
         )
+    if not 0.0 < label_fraction <= 1.0:
+        raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
     perm = np.random.default_rng(seed).permutation(num_samples).astype(np.int64)
     database = perm[num_query:]
-    return Split(query=perm[:num_query], database=database, train=database[:num_train], seed=seed)
+    labelled = None
+    if label_fraction < 1.0:
+        keep = max(1, int(round(label_fraction * num_train)))
+        labelled = np.zeros(num_train, bool)
+        labelled[np.random.default_rng([seed, 1]).choice(num_train, keep, replace=False)] = True
+    return Split(query=perm[:num_query], database=database, train=database[:num_train], seed=seed, labelled=labelled)

@@ -326,15 +326,21 @@ def build_image_net(
     return keras.Model(inputs, outputs, name=name)
 
 
-def _pretrained_layers(image_net: keras.Model) -> list[keras.layers.Layer]:
-    names = {layer.name for layer in image_net.layers}
-    missing = [name for name in PRETRAINED_LAYERS if name not in names]
+def layers_named(model: keras.Model, names, builder: str) -> list[keras.layers.Layer]:
+    """``model``'s layers called ``names``, in that order; the error names what is missing and
+    the ``builder`` function that makes models with these layers."""
+    present = {layer.name for layer in model.layers}
+    missing = [name for name in names if name not in present]
     if missing:
         raise ValueError(
-            f"model {image_net.name!r} has no layer(s) {missing}; expected a model from build_image_net "
-            f"(layers with weights: {[layer.name for layer in image_net.layers if layer.weights]})"
+            f"model {model.name!r} has no layer(s) {missing}; expected a model from {builder} "
+            f"(layers with weights: {[layer.name for layer in model.layers if layer.weights]})"
         )
-    return [image_net.get_layer(name) for name in PRETRAINED_LAYERS]
+    return [model.get_layer(name) for name in names]
+
+
+def _pretrained_layers(image_net: keras.Model) -> list[keras.layers.Layer]:
+    return layers_named(image_net, PRETRAINED_LAYERS, "build_image_net")
 
 
 def pretrained_variables(image_net: keras.Model) -> list:

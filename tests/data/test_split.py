@@ -68,3 +68,33 @@ def test_whole_database_may_be_the_training_set():
 def test_bad_sizes_are_rejected(n, q, t, match):
     with pytest.raises(ValueError, match=match):
         make_split(n, num_query=q, num_train=t, seed=0)
+
+
+def test_label_fraction_marks_a_seeded_subset_and_leaves_the_split_unchanged():
+    full = make_split(50, num_query=7, num_train=20, seed=3)
+    part = make_split(50, num_query=7, num_train=20, seed=3, label_fraction=0.3)
+    for name in ("query", "database", "train"):
+        np.testing.assert_array_equal(getattr(full, name), getattr(part, name))
+    assert full.labelled is None
+    assert part.labelled.dtype == bool and part.labelled.shape == (20,) and part.labelled.sum() == 6
+    again = make_split(50, num_query=7, num_train=20, seed=3, label_fraction=0.3)
+    np.testing.assert_array_equal(part.labelled, again.labelled)
+    other = make_split(50, num_query=7, num_train=20, seed=4, label_fraction=0.3)
+    assert not np.array_equal(np.flatnonzero(part.labelled), np.flatnonzero(other.labelled))
+    assert part.sizes() == {"query": 7, "database": 43, "train": 20, "labelled_train": 6}
+
+
+def test_labelled_only_keeps_the_labelled_training_items_in_order():
+    split = make_split(50, num_query=7, num_train=20, seed=3, label_fraction=0.3)
+    supervised = split.labelled_only()
+    np.testing.assert_array_equal(supervised.train, split.train[split.labelled])
+    np.testing.assert_array_equal(supervised.database, split.database)
+    assert supervised.labelled is None and supervised.sizes()["train"] == 6
+    full = make_split(50, num_query=7, num_train=20, seed=3)
+    assert full.labelled_only() is full
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.1, 1.5])
+def test_label_fraction_outside_0_1_is_rejected(fraction):
+    with pytest.raises(ValueError, match="label_fraction"):
+        make_split(50, num_query=7, num_train=20, seed=3, label_fraction=fraction)

@@ -1,0 +1,112 @@
+"""Build and train CMHN for one code length and seed (the ``Method`` functions).
+
+``build`` returns the networks untrained but with the alternation started (B from a seeded
+random M and the initial networks' outputs, ``CMHN.initialize_codes``); ``fit`` runs one round of CMHN's iterative
+optimisation per epoch with ``keras.Model.fit`` — the hash function step over the epoch's
+mini-batches, then (``CodeSteps``) the classification and binary code steps — and resumes from
+the run directory's checkpoint, which holds B and M with the weights.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from baselines.cmhn.config import CMHNConfig
+from baselines.cmhn.model import CMHN, make_optimizer
+from baselines.cmhn.nets import build_image_net, build_text_net
+from baselines.cmhn.unified import UNIFIED_FILE, check_unified_split, score_unified
+from sdch_tf.atomic import atomic_write_json
+from sdch_tf.data.dataset import CrossModalData
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.split import Split
+from sdch_tf.nets.scaling import rescale_output
+from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
+from sdch_tf.training import fit_resumable
+
+# Training pairs the data-dependent output scaling looks at (CMHNConfig.output_std).
+OUTPUT_SCALE_SAMPLES = 256
+
+
+def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
+    """VGG-F input: resize, centre/random crop, minus the mean of the weights file when given
+    (its average image's channel means), RGB."""
+    image_net = config.image_net
+    if config.weights:
+        image_net = dataclasses.replace(image_net, mean_rgb=read_vggf_mean(config.weights)["mean_rgb"])
+    return ImagePreprocessing.from_config(image_net)
+
+
+def backbone_rate(config: CMHNConfig) -> float:
+    """Learning rate of VGG-F conv1..fc7: CMHN §3's 1e-4 when pretrained ("to avoid ruining the
+    representative abstract features already learned"); without weights nothing is learned yet
+    to protect, and the randomly initialised layers train at the new layers' rate."""
+    return config.lr_pretrained if config.weights else config.lr_new
+
+
+class CodeSteps(keras.callbacks.Callback):
+    """After every epoch's hash function step: CMHN's classification and binary code steps
+    (``CMHN.update_codes``); their diagnostics join the epoch's logs (and epochs.jsonl)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        stats = self.model.update_codes(epoch)
+        if logs is not None:
+            logs.update(stats)
+
+
+def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> CMHN:
+    """A compiled CMHN model with untrained networks and the alternation started."""
+    if config.score_unified_codes:
+        check_unified_split(split)
+    keras.utils.set_random_seed(seed)
+    if config.weights and config.input_scale != 1.0:
+        raise ValueError(f"input_scale={config.input_scale} is for a randomly initialised VGG-F; the pretrained "
+                         "weights expect the unscaled MatConvNet input (input_scale=1.0)")
+    image_net, backbone = build_image_net(config.image_net, config.image_hash_units, bits, config.input_scale)
+    if config.weights:
+        load_vggf(backbone, config.weights)
+    text_net = build_text_net(data.text_dim, config.text_units, bits)
+    model = CMHN(image_net, text_net, bits, len(split.train), data.labels[split.train], config.lambda1,
+                 config.alpha, config.svm_c, config.weight_decay, backbone_variables=pretrained_variables(backbone),
+                 name="cmhn")
+    optimizers = {"backbone": make_optimizer(backbone_rate(config), config.momentum),
+                  "image": make_optimizer(config.lr_new, config.momentum),
+                  "text": make_optimizer(config.lr_new, config.momentum)}
+    model.compile(optimizers=optimizers, jit_compile=config.jit_compile)
+    prep = preprocessing(config)
+    if config.output_std is not None:
+        first = split.train[:OUTPUT_SCALE_SAMPLES]
+        images = next(iter(image_batches(data, first, len(first), prep)))
+        rescale_output(image_net, images, config.output_std)
+        rescale_output(text_net, data.texts[first].astype(np.float32), config.output_std)
+    outputs = model.network_outputs(image_batches(data, split.train, config.eval_batch_size, prep),
+                                    data.texts[split.train], config.eval_batch_size)
+    model.initialize_codes(*outputs, seed=seed)
+    return model
+
+
+def fit(model: CMHN, config: CMHNConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
+        verbose: int = 1) -> list[dict]:
+    """``config.epochs`` rounds of CMHN's iterative optimisation; one record per epoch (Eq. 8 terms
+    per pair, SVM training accuracy, fraction of code bits changed, seconds).
+
+    With ``config.score_unified_codes`` also writes ``unified.json`` in ``run_dir``: CMHN's main
+    table row, the database represented by the unified codes B (unified.py).
+    """
+    records = fit_resumable(
+        model,
+        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
+                                    start_epoch=start),
+        config.epochs,
+        [CodeSteps()],
+        run_dir,
+        verbose,
+    )
+    if config.score_unified_codes:
+        scores = score_unified(model, data, split, preprocessing(config), config.top_k, config.eval_batch_size)
+        atomic_write_json(f"{run_dir}/{UNIFIED_FILE}", scores)
+        if verbose:
+            print(f"CMHN with unified database codes: mAP@{config.top_k} I→T {scores['map_i2t']:.4f}, "
+                  f"T→I {scores['map_t2i']:.4f}")
+    return records

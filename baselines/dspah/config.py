@@ -1,0 +1,125 @@
+"""DSPAH configuration: frozen dataclasses with their sources, and presets.
+
+``paper`` is the paper's configuration (DSPAH §II.B, §IV.B) with the decisions of
+``baselines/dspah/__init__.py`` where the paper is silent; ``cpu`` keeps every structure (a
+34-layer ResNet with the cross-level attention, the multi-scale text ResNet, the losses and
+the alternating schedule) at a width and input size a 2-core CPU trains in minutes; ``smoke``
+runs in seconds. Presets override only what they must.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.nets.resnet import RESNET18_BLOCKS, RESNET_WIDTHS, ResNetConfig
+
+from baselines.dspah.attention import CBAM_REDUCTION, CBAM_SPATIAL_KERNEL
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """CBAM inside the cross-level attention (DSPAH §II.B cites CBAM [15] without settings)."""
+
+    reduction: int = CBAM_REDUCTION        # CBAM (Woo et al. 2018): r = 16 in its experiments
+    spatial_kernel: int = CBAM_SPATIAL_KERNEL  # CBAM Eq. 3: 7×7
+
+
+@dataclass(frozen=True)
+class TextNetConfig:
+    """Multi-scale BoW matrix and the text ResNet (DSPAH §II.B, §IV.B)."""
+
+    pool_sizes: tuple[int, ...] = tuple(range(1, 51))  # DSPAH §IV.B: "pooling sizes from 1 to 50"
+    length: int | None = None              # §II.B "resized into the same length": None = d, the BoW size
+    blocks: tuple[int, ...] = RESNET18_BLOCKS  # §II.B "Resnet" (depth not given): torchvision's smallest, ResNet-18
+    widths: tuple[int, ...] = RESNET_WIDTHS
+    init_std: float = 0.1                  # DSPAH §IV.B: N(0, σ²), σ = 0.1
+
+
+@dataclass(frozen=True)
+class DSPAHConfig:
+    """Everything that determines a DSPAH run, except the seed."""
+
+    method: str = "dspah"
+    preset: str = "paper"
+    bits: tuple[int, ...] = (16, 32, 64)   # DSPAH Table I
+    # DSPAH gives no iteration count (Algorithm 1: "set iteration number iter"); its SGD,
+    # rate 10^-1.5 and batch 128 (§IV.B) are those of the DCMH PyTorch code, whose max_epoch is 500.
+    epochs: int = 500
+    batch_size: int = 128                  # DSPAH §IV.B, Algorithm 1: n_x = n_y = 128
+    learning_rate: float = 10 ** -1.5      # DSPAH §IV.B
+    # None: learning_rate at every code length (§IV.B gives one rate). A value r0: the rate at
+    # c bits is learning_rate·r0/c (a departure of the cpu preset, see _cpu).
+    rate_scaled_from_bits: int | None = None
+    # None: constant, as §IV.B states. A value: linear decay from learning_rate to it over the
+    # epochs (the DCMH PyTorch code decays 10^-1.5 → 10^-6).
+    final_learning_rate: float | None = None
+    optimizer: str = "sgd"                 # DSPAH §IV.B: SGD (no momentum given)
+    # Departure: each step's objective divided by b·N, the (batch item, training item) pairs of
+    # its sums, as the DCMH PyTorch code whose SGD settings §IV.B repeats; the relative weights
+    # of Eqs. 5–6 are kept. False: the raw sums, with which SGD at 10^-1.5 saturates the codes at
+    # once and learns nothing (cpu, 16 bits: mAP 0.427/0.453 after an epoch, untrained 0.427/0.460).
+    normalize_loss: bool = True
+    # Departure: each level's 1×1 conv rescaled on 256 training samples to outputs of mean 0 and
+    # this std (None: no rescale; the paper gives no init for these new layers). Without it the
+    # loss sits at Eq. 5's stationary point f = g = 0 (cpu, 16 bits, 8 epochs: per-pair loss
+    # 41.7 throughout, mAP 0.418/0.445); with it the cpu preset learns (0.71/0.66 in 25 epochs).
+    output_init_std: float | None = 1.0
+    top_k: int = 500                       # DSPAH §IV.C: MAP; mAP@500 as every method here (REPRODUCTION.md §3)
+    eval_batch_size: int = 256
+    weights: str | None = None             # torchvision ResNet-34 state dict as .npz (DSPAH §IV.B: ImageNet init)
+    jit_compile: bool = False
+    image_net: ResNetConfig = field(default_factory=ResNetConfig)      # DSPAH §IV.B: ResNet-34
+    text_net: TextNetConfig = field(default_factory=TextNetConfig)
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+def _paper() -> DSPAHConfig:
+    return DSPAHConfig(preset="paper")
+
+
+def _cpu() -> DSPAHConfig:
+    base = DSPAHConfig()
+    return dataclasses.replace(
+        base,
+        preset="cpu",
+        epochs=25,
+        # Departure: the rate 10^-1.5 at 16 bits, 10^-1.5·16/c at c bits. Eq. 5's residuals, and so
+        # its gradients, grow ∝ c. At the paper's rate for every c the text codes collapse onto
+        # one code at 32 and 64 bits (intra-text loss 2.4× and 3.7× its zero-output value) and
+        # mAP@500 I→T/T→I is 0.689/0.676 at 16 bits, 0.618/0.633 at 32 and 0.445/0.568 at 64
+        # (untrained 0.427/0.460, 0.427/0.445, 0.446/0.419); 32 bits at half the rate: 0.730/0.720.
+        rate_scaled_from_bits=16,
+        # ResNet-34's 3/4/6/3 blocks at 1/8 of the width on 64×64 crops of 72×72 (the synthetic
+        # images are 64×64; 72 keeps torchvision's crop ratio 224/256 roughly): stages of
+        # 16, 8, 4 and 2 pixels, the same structure at ~1/800 of the compute.
+        image_net=dataclasses.replace(base.image_net, input_size=64, resize=72, widths=(8, 16, 32, 64)),
+        # Pool sizes 1..5 instead of 1..50: the text stem's cost grows with the rows of the matrix.
+        text_net=dataclasses.replace(base.text_net, pool_sizes=tuple(range(1, 6)), blocks=(1, 1, 1, 1),
+                                     widths=(8, 16, 32, 64)),
+        data=cpu_data(base.data),
+    )
+
+
+def _smoke() -> DSPAHConfig:
+    base = DSPAHConfig()
+    return dataclasses.replace(
+        base,
+        preset="smoke",
+        bits=(16,),
+        epochs=2,
+        batch_size=32,
+        image_net=dataclasses.replace(base.image_net, input_size=32, resize=36, blocks=(1, 1, 1, 1),
+                                      widths=(4, 8, 8, 8)),
+        text_net=dataclasses.replace(base.text_net, pool_sizes=(1, 2, 4), blocks=(1, 1, 1, 1), widths=(4, 8, 8, 8)),
+        data=smoke_data(base.data),
+    )
+
+
+PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
+
+
+def preset(name: str) -> DSPAHConfig:
+    """The named preset's configuration."""
+    return pick_preset(PRESETS, name)

@@ -1,0 +1,91 @@
+"""Build and train DSPAH for one code length and seed (DSPAH §III, Algorithm 1, §IV.B).
+
+``build`` returns the untrained model with F, G ~ N(0, 1) and B = sign(F + G) (Algorithm 1,
+line 1); ``fit`` runs the alternating iterations with ``keras.Model.fit``, B refreshed after
+every epoch, checkpointed and resumable (``sdch_tf.training.fit_resumable``).
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from baselines.dspah.config import DSPAHConfig
+from baselines.dspah.image_net import build_image_net
+from baselines.dspah.model import DSPAH
+from baselines.dspah.text_net import build_text_net
+from sdch_tf.callbacks import UpdateCodes
+from sdch_tf.data.dataset import CrossModalData
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.split import Split
+from sdch_tf.trainer import make_optimizer
+from sdch_tf.training import fit_resumable
+
+DATA_INIT_SAMPLES = 256
+
+
+class LinearLearningRate(keras.callbacks.Callback):
+    """Sets every optimiser's rate to lr_e = start + (end − start)·e / epochs before epoch e
+    (0-based): the DCMH PyTorch code's linspace(10^-1.5, 10^-6, epochs + 1) schedule."""
+
+    def __init__(self, start: float, end: float, epochs: int):
+        super().__init__()
+        self.start, self.end, self.epochs = float(start), float(end), int(epochs)
+
+    def rate(self, epoch: int) -> float:
+        return self.start + (self.end - self.start) * epoch / self.epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for optimizer in self.model.optimizers_by_name.values():
+            optimizer.learning_rate.assign(self.rate(epoch))
+
+
+def learning_rate(config: DSPAHConfig, bits: int) -> float:
+    """The SGD rate at ``bits``: config.learning_rate, times reference/bits when the preset scales it."""
+    if config.rate_scaled_from_bits is None:
+        return config.learning_rate
+    return config.learning_rate * config.rate_scaled_from_bits / bits
+
+
+def preprocessing(config: DSPAHConfig) -> ImagePreprocessing:
+    """Resize, crop, subtract torchvision's mean (0–255 scale); the std is the net's ``input_scale``."""
+    return ImagePreprocessing.from_config(config.image_net)
+
+
+def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> DSPAH:
+    """A compiled, built, untrained DSPAH model (ResNet-34 weights loaded when ``config.weights``)."""
+    keras.utils.set_random_seed(seed)
+    image_net = build_image_net(config.image_net, bits, config.attention, weights=config.weights)
+    text_net = build_text_net(config.text_net, data.text_dim, bits, config.attention)
+    model = DSPAH(image_net, text_net, bits, data.labels[split.train], normalize=config.normalize_loss,
+                  name="dspah")
+    # One SGD per network, both at the paper's single rate (§IV.B gives one rate for all layers).
+    model.compile(optimizers={name: make_optimizer(config.optimizer, learning_rate(config, bits))
+                              for name in ("image", "text")},
+                  jit_compile=config.jit_compile)
+    size = config.image_net.input_size
+    model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
+    if config.output_init_std is not None:
+        first = split.train[:DATA_INIT_SAMPLES]
+        images = next(iter(image_batches(data, first, len(first), preprocessing(config))))
+        model.initialize_output_scale(images, data.texts[first].astype(np.float32), config.output_init_std)
+    model.initialize_buffers(seed)
+    return model
+
+
+def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
+        verbose: int = 1) -> list[dict]:
+    """Algorithm 1 for ``config.epochs`` epochs; one record per epoch (loss terms, seconds)."""
+    callbacks = [UpdateCodes()]
+    if config.final_learning_rate is not None:
+        scale = learning_rate(config, model.bits) / config.learning_rate
+        callbacks.insert(0, LinearLearningRate(config.learning_rate * scale, config.final_learning_rate * scale,
+                                               config.epochs))
+    return fit_resumable(
+        model,
+        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
+                                    start_epoch=start),
+        config.epochs,
+        callbacks,
+        run_dir,
+        verbose,
+    )

@@ -1,0 +1,121 @@
+"""RDCMH configuration (Liu et al., AAAI 2019): frozen dataclasses with their sources, and presets.
+
+``paper`` follows RDCMH §"Deep Feature Representation" and §Experiment (and DCMH's protocol
+where RDCMH is silent, as the package docstring lists); ``cpu`` keeps every layer and the
+procedure but shrinks input, widths and data to train in a few minutes on two CPU cores;
+``smoke`` runs in seconds. Presets override only what they must.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.nets.vggf import VGGFConfig
+
+
+@dataclass(frozen=True)
+class TextNetConfig:
+    """"full1 - full2": BoW → full1 (ReLU) → full2 (c, identity) (RDCMH §Deep Feature Representation)."""
+
+    hidden_units: int = 4096              # RDCMH §Deep Feature Representation: "full1" has 4096 neurons
+    dropout: float = 0.5                  # RDCMH §Experiment: dropout 0.5 on the fully connected layers
+
+
+@dataclass(frozen=True)
+class RDCMHConfig:
+    """Everything that determines an RDCMH run, except the seed."""
+
+    method: str = "rdcmh"
+    preset: str = "paper"
+    bits: tuple[int, ...] = (16, 32, 64)  # the code lengths of the shared protocol (SDCH Tables 2–3)
+    lam: float = 1.0                      # RDCMH §Experiment: λ of Eq. 4 set to 1 (best in Fig. 2)
+    num_bins: int = 5                     # RDCMH §Experiment: ranking list divided into 5 bins
+    # As a fraction of the code length c: [margin·c + δdH]_+. Eqs. 2–5 have none (0), and Eq. 4 is
+    # then minimised by equal codes for everything, which training reached (package docstring:
+    # mAP at chance); c/2 in every preset, a departure (cpu, synthetic: 0.25·c gave 16 bits
+    # 0.614/0.583 I→T/T→I where 0.5·c gave 0.636/0.620; 64 bits, margin 8 = c/8: 0.537/0.575,
+    # c/2: 0.661/0.701; Adam 3e-4, 20 and 30 epochs).
+    margin: float = 0.5
+    # Candidates of a query's ranking list: "train", the whole training set (RDCMH §Semi-supervised
+    # Semantic Ranking: {r_j}_{j=1}^n), or "batch", the other queries of its mini-batch (triplets.py).
+    triplet_scope: str = "train"
+    batch_size: int = 128                 # RDCMH §Experiment, Algorithm 1: n_x = n_y = 128 triplets
+    # RDCMH §Experiment: 500 iterations; Algorithm 1 counts one iteration per mini-batch (lines
+    # 4–9), so 500 × 128 = 64,000 triplets: 6.4 epochs of the 10,000 MIRFlickr/IAPR training
+    # items, 6.1 of NUS-WIDE's 10,500; 7 epochs give at least 500 iterations on each
+    # (553 and 581). DCMH's code reads its own "500 iterations" as 500 epochs (--epochs 500).
+    epochs: int = 7
+    # RDCMH §Optimization: "stochastic gradient descent (SGD) ... with the back-propagation
+    # algorithm", no rate given. Adam instead, on the evidence of the cpu preset (synthetic set,
+    # 16 bits, Eq. 4's sums): plain SGD reached NaN within 6 iterations at every rate tried, 1e-4
+    # down to 1e-7, in the image net: at init conv1's gradient norm is 1.7e6 times its weight
+    # norm (0–255 pixels, He init divided by the pixel std), the other layers' 60–700 times, so
+    # no single SGD rate suits both (DCMH's own SGD works at an effective 2.5e-8 on summed
+    # losses: 10^-1.5 over n·b, from pretrained weights). Adam at 3e-4 trained stably
+    # (margin c/4, 20 epochs, mAP I→T/T→I: 1e-3 0.565/0.559, 3e-4 0.614/0.583, 1e-4 0.571/0.563); the
+    # same rate for both nets and every layer (the paper gives one optimiser and no per-layer rate).
+    optimizer: str = "adam"
+    lr_image: float = 3e-4
+    lr_text: float = 3e-4
+    # Not in the paper: scale the last image and text layers on the training data so both
+    # modalities' outputs start centred with unit std per bit, the scale of B (package docstring).
+    data_init: bool = True
+    top_k: int = 500                      # mAP@500, the shared protocol (SDCH §4.2)
+    eval_batch_size: int = 256
+    weights: str | None = None            # imagenet-vgg-f.mat; None: random init (no pretrained CNN-F)
+    jit_compile: bool = False
+    # RDCMH §Deep Feature Representation: "the first six layers are the same as those in CNN-F"
+    # (conv1–conv5, fc6); fc_units[-1] is also the width of the new seventh layer (CNN-F's fc7 width).
+    image_net: VGGFConfig = field(default_factory=VGGFConfig)
+    text_net: TextNetConfig = field(default_factory=TextNetConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+def _paper() -> RDCMHConfig:
+    return RDCMHConfig(preset="paper")
+
+
+def _cpu() -> RDCMHConfig:
+    base = RDCMHConfig()
+    return dataclasses.replace(
+        base,
+        preset="cpu",
+        # The paper's 500 iterations: ⌈500 / 16⌉ = 32 epochs of 16 mini-batches of the 2,000 items.
+        # "batch" ranking lists: 4× cheaper per iteration (package docstring).
+        epochs=32,
+        triplet_scope="batch",
+        # As SDCH's cpu preset (sdch_tf/config.py): 83×83 crops of 94×94 (conv1 19 → pool5 1×1),
+        # narrow layers, no dropout (it slows a small net learning from scratch).
+        image_net=dataclasses.replace(
+            base.image_net, input_size=83, resize=94, conv_filters=(32, 64, 96, 96, 64), fc_units=(512, 512),
+            dropout=0.0,
+        ),
+        text_net=dataclasses.replace(base.text_net, hidden_units=512, dropout=0.0),
+        data=cpu_data(base.data),
+    )
+
+
+def _smoke() -> RDCMHConfig:
+    base = RDCMHConfig()
+    return dataclasses.replace(
+        base,
+        preset="smoke",
+        bits=(16,),
+        triplet_scope="batch",
+        epochs=2,
+        batch_size=32,
+        image_net=dataclasses.replace(
+            base.image_net, input_size=67, resize=72, conv_filters=(8, 16, 16, 16, 16), fc_units=(64, 64),
+        ),
+        text_net=dataclasses.replace(base.text_net, hidden_units=64),
+        data=smoke_data(base.data),
+    )
+
+
+PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
+
+
+def preset(name: str) -> RDCMHConfig:
+    """The named preset's configuration."""
+    return pick_preset(PRESETS, name)

@@ -1,0 +1,120 @@
+"""RDCMH's networks and its alternating training step (RDCMH §"Unified Objective Function",
+§Optimization, Algorithm 1).
+
+Image net φ(x) then W_x: CNN-F conv1–conv5 and fc6 (the "first six layers"), a new seventh
+fully connected layer (ReLU) and an eighth with c linear outputs, F. Text net φ(y) then W_y:
+BoW → full1 (4096, ReLU) → full2 (c, identity), G. Dropout after each hidden fully connected
+layer. One iteration of Algorithm 1 (lines 5–8) on a batch of triplets:
+
+1. W_x with W_y and B fixed: the image net on all the batch's images, Eq. 4 with G constant.
+2. W_y with W_x and B fixed: the text net, Eq. 4 with F constant (the F of step 1).
+3. B = sign(λ(F + G)) (Eq. 12) for the batch's queries, from the F and G just computed.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from baselines.rdcmh import losses
+from sdch_tf.hashing_model import CrossModalHashingModel
+from sdch_tf.nets.alexnet import linear_initializer, relu_initializer
+
+LOG_NAMES = ("loss", *losses.RANKING_TERMS, "quant_image", "quant_text")
+
+
+def build_image_net(backbone: keras.Model, bits: int, fc7_units: int, dropout: float,
+                    name: str = "image_net") -> keras.Model:
+    """CNN-F's first six layers (``backbone`` up to fc6 and its dropout) + fc7 (ReLU) + fc8 (c).
+
+    Args:
+        backbone: a model from ``sdch_tf.nets.vggf.build_vggf``; its layers are shared, not copied.
+        bits: c, the outputs of the eighth layer. fc7_units: width of the seventh (new) layer.
+
+    Returns:
+        Model float32 (N, S, S, 3) preprocessed images → float32 (N, c), F.
+    """
+    x = backbone.get_layer("drop6").output
+    x = keras.layers.Dense(fc7_units, activation="relu", kernel_initializer=relu_initializer(), name="img_fc7")(x)
+    x = keras.layers.Dropout(dropout, name="img_drop7")(x)
+    outputs = keras.layers.Dense(bits, kernel_initializer=linear_initializer(), dtype="float32", name="img_fc8")(x)
+    return keras.Model(backbone.input, outputs, name=name)
+
+
+def build_text_net(input_dim: int, hidden_units: int, bits: int, dropout: float, name: str = "text_net") -> keras.Model:
+    """BoW (N, d) → full1 (hidden_units, ReLU, dropout) → full2 (N, c), identity: G."""
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise ValueError(f"input_dim must be a positive int (the bag-of-words size), got {input_dim!r}")
+    inputs = keras.Input(shape=(input_dim,), dtype="float32", name="text")
+    x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=relu_initializer(), name="full1")(inputs)
+    x = keras.layers.Dropout(dropout, name="drop1")(x)
+    outputs = keras.layers.Dense(bits, kernel_initializer=linear_initializer(), dtype="float32", name="full2")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+class RDCMH(CrossModalHashingModel):
+    """RDCMH for one code length.
+
+    Args:
+        image_net, text_net: (N, s, s, 3) → (N, c) and (N, d) → (N, c).
+        bits: c. num_train: n, rows of the F, G, B buffers (positions in ``split.train``).
+        lam: λ of Eq. 4. margin: added inside the ranking hinge, in bits of the relaxed Hamming
+            distance (none in the paper; ``config.RDCMHConfig.margin``).
+
+    ``train_step`` takes the batches of ``triplets.triplet_batches``. ``similarity`` (the
+    ``SemanticSimilarity`` of the training set) is attached by ``trainer.build``.
+    """
+
+    def __init__(self, image_net, text_net, bits: int, num_train: int, lam: float = 1.0, margin: float = 0.0,
+                 **kwargs):
+        super().__init__(image_net, text_net, bits, num_train, log_names=LOG_NAMES, **kwargs)
+        if lam <= 0:
+            raise ValueError(f"lam (λ of Eq. 4) must be positive, got {lam}")
+        self.lam, self.margin = float(lam), float(margin)
+
+    def initialize_codes(self, image_outputs, text_outputs) -> None:
+        """F, G of every training item from the initial networks, and B = sign(F + G) (Eq. 12);
+        Algorithm 1 starts with no B, and Eq. 4's quantisation term needs one."""
+        self.image_outputs.assign(np.asarray(image_outputs, np.float32))
+        self.text_outputs.assign(np.asarray(text_outputs, np.float32))
+        self.update_codes(epoch=-1)
+
+    def _objective(self, f, g, data):
+        """Ranking terms of Eq. 4 on the batch's triplets, given F (f) and G (g) of its m items."""
+        triplets = data["triplets"]                            # (b, 1+k) positions among the m items
+        f_q, f_m = tf.gather(f, triplets[:, 0]), tf.gather(f, triplets[:, 1:])
+        g_q, g_m = tf.gather(g, triplets[:, 0]), tf.gather(g, triplets[:, 1:])
+        return losses.ranking_terms(f_q, f_m, g_q, g_m, data["s_qm_image"], data["s_qm_text"],
+                                    data["s_mm_image"], data["s_mm_text"], self.margin)
+
+    def train_step(self, data):
+        """One iteration of Algorithm 1 (module docstring) on a batch of ``triplet_batches``:
+        image (m, s, s, 3), text (m, d), rows (m,), triplets (b, 1+k), the S entries (b, k), (b, P)."""
+        rows = data["rows"]                                    # (m,) training positions
+        batch = tf.shape(data["triplets"])[0]                  # b: the queries are the first b items
+        codes = tf.gather(self.codes, rows)                    # B of every forwarded item (Eqs. 8–10)
+
+        # W_y is not updated before step 2, so one text forward pass serves both steps.
+        with tf.GradientTape() as text_tape:
+            g = self.text_net(data["text"], training=True)
+            with text_tape.stop_recording():
+                with tf.GradientTape() as image_tape:          # step 1: W_x, with G and B fixed
+                    f = self.image_net(data["image"], training=True)
+                    terms = self._objective(f, tf.stop_gradient(g), data)
+                    quant_image = losses.quantization_loss(codes, f, self.lam)
+                    image_loss = terms["xx"] + terms["xy"] + terms["yx"] + quant_image
+                self.apply_gradients("image", image_tape, image_loss)
+            # Step 2: W_y, with F (of step 1's forward pass) and B fixed.
+            text_terms = self._objective(tf.stop_gradient(f), g, data)
+            quant_text = losses.quantization_loss(codes, g, self.lam)
+            text_loss = text_terms["yy"] + text_terms["xy"] + text_terms["yx"] + quant_text
+        self.apply_gradients("text", text_tape, text_loss)
+
+        # Step 3 (Eq. 12) for the queries; F and G are recorded for them as in DCMH's buffers.
+        queries = rows[:batch]
+        self.store(self.image_outputs, queries, f[:batch])
+        self.store(self.text_outputs, queries, g[:batch])
+        self.store(self.codes, queries, tf.where(f[:batch] + g[:batch] >= 0, 1.0, -1.0))
+        values = {"loss": tf.add_n(list(terms.values())) + quant_image + quant_text, **terms,
+                  "quant_image": quant_image, "quant_text": quant_text}
+        return self.report(values)

@@ -1,0 +1,103 @@
+"""Build and train RDCMH for one code length and seed (RDCMH Algorithm 1).
+
+``build`` does Algorithm 1's lines 1–2 before the untrained networks are scored: the
+networks (CNN-F weights loaded when ``config.weights``), the similarity matrices S^xx, S^yy
+of Eq. 1 (image features: the backbone's fc7 before any training), and the initial F, G and
+B = sign(F + G). ``fit`` runs the iterations with ``keras.Model.fit`` over batches of
+triplets, checkpointing after every epoch and resuming from the run directory.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from baselines.rdcmh.config import RDCMHConfig
+from baselines.rdcmh.model import RDCMH, build_image_net, build_text_net
+from baselines.rdcmh.similarity import SemanticSimilarity
+from baselines.rdcmh.triplets import TripletSampler, triplet_batches
+from sdch_tf.data.dataset import CrossModalData
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
+from sdch_tf.data.split import Split
+from sdch_tf.nets.scaling import rescale_output
+from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
+from sdch_tf.trainer import make_optimizer
+from sdch_tf.training import fit_resumable
+
+DATA_INIT_SAMPLES = 256
+# Target per-bit std of F and G after the data-dependent init: the scale of B ∈ {−1, +1}.
+OUTPUT_STD = 1.0
+
+
+def preprocessing(config: RDCMHConfig) -> ImagePreprocessing:
+    """CNN-F input: the weights file's own mean when one is given (``read_vggf_mean``)."""
+    prep = ImagePreprocessing.from_config(config.image_net)
+    if config.weights:
+        prep = ImagePreprocessing(prep.resize, prep.crop, read_vggf_mean(config.weights)["mean_rgb"], prep.bgr)
+    return prep
+
+
+def _initial_outputs(backbone: keras.Model, model: RDCMH, data: CrossModalData, split: Split,
+                     prep: ImagePreprocessing, batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One inference pass over the training set: backbone fc7 features (n, d7), F (n, c), G (n, c)."""
+    both = keras.Model(backbone.input, [backbone.output, model.image_net.output])
+    features, image_outputs = [], []
+    for images in image_batches(data, split.train, batch_size, prep):
+        fc7, f = both(images, training=False)
+        features.append(np.asarray(fc7))
+        image_outputs.append(np.asarray(f))
+    texts = data.texts[split.train].astype(np.float32)
+    text_outputs = np.concatenate([np.asarray(model.text_net(texts[i:i + batch_size], training=False))
+                                   for i in range(0, len(texts), batch_size)])
+    return np.concatenate(features), np.concatenate(image_outputs), text_outputs
+
+
+def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> RDCMH:
+    """A compiled, untrained RDCMH with its similarity matrices and initial F, G, B (Algorithm 1, lines 1–2).
+
+    Without ``config.weights`` the backbone is randomly initialised (seeded), and S^xx's feature
+    part s1 is the cosine of that random network's fc7 activations (package docstring).
+    """
+    keras.utils.set_random_seed(seed)
+    backbone = build_vggf(config.image_net)
+    if config.weights:
+        load_vggf(backbone, config.weights)
+    image_net = build_image_net(backbone, bits, config.image_net.fc_units[-1], config.image_net.dropout)
+    text_net = build_text_net(data.text_dim, config.text_net.hidden_units, bits, config.text_net.dropout)
+    model = RDCMH(image_net, text_net, bits, len(split.train), config.lam, config.margin * bits, name="rdcmh")
+    model.compile(
+        optimizers={"image": make_optimizer(config.optimizer, config.lr_image),
+                    "text": make_optimizer(config.optimizer, config.lr_text)},
+        jit_compile=config.jit_compile,
+    )
+    prep = preprocessing(config)
+    if config.data_init:
+        first = split.train[:DATA_INIT_SAMPLES]
+        images = next(iter(image_batches(data, first, len(first), prep)))
+        rescale_output(image_net, images, OUTPUT_STD)
+        rescale_output(text_net, data.texts[first].astype(np.float32), OUTPUT_STD)
+    features, image_outputs, text_outputs = _initial_outputs(backbone, model, data, split, prep,
+                                                             config.eval_batch_size)
+    model.initialize_codes(image_outputs, text_outputs)
+    # Kept out of Keras' attribute tracking: plain arrays, not model state (rebuilt by build).
+    model.__dict__["similarity"] = SemanticSimilarity.from_features(
+        features, data.texts[split.train], data.labels[split.train], split.labelled)
+    return model
+
+
+def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
+        verbose: int = 1) -> list[dict]:
+    """Algorithm 1's iterations, ``config.epochs`` passes of triplets; one record per epoch.
+
+    Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
+    """
+    sampler = TripletSampler(model.similarity, config.num_bins)
+    prep = preprocessing(config)
+    return fit_resumable(
+        model,
+        lambda start: triplet_batches(data, split.train, sampler, config.batch_size, prep, seed,
+                                      config.triplet_scope, start_epoch=start),
+        config.epochs,
+        [],
+        run_dir,
+        verbose,
+    )

@@ -1,0 +1,141 @@
+"""The common skeleton of the two-network baselines (DCMH, CMHN, DSPAH, RDCMH).
+
+Each of them has an image network and a text network that end in a real-valued r-bit
+output, per-training-sample buffers of those outputs (DCMH's F and G, CMHN's H_u and H_v,
+…) and a unified code matrix B for the training pairs, refreshed from the buffers after
+every epoch (DCMH Algorithm 1 and its followers). What differs is the loss of each network
+step and the B update; a subclass writes ``train_step`` (calling pure loss functions) and
+``update_codes``, and gets the buffers, per-group optimisers, checkpointable state, metric
+trackers and the encoder interface of ``sdch_tf.evaluation.Hasher`` from here.
+
+Buffers (non-trainable weights, so that checkpoints hold them):
+    image_outputs  (n, r)  F: image-net output of each training sample, last time it was seen.
+    text_outputs   (n, r)  G: text-net output of each training sample.
+    codes          (n, r)  B ∈ {−1, +1}: unified codes of the training pairs.
+Row i is the i-th sample of ``split.train`` (the ``index`` of ``pipeline.train_batches``).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sdch_tf.itq import sign
+
+# The phase name reported in epoch logs for methods without a staged schedule.
+JOINT = "joint"
+
+
+def encode_batches(fn: Callable, inputs, batch_size: int, bits: int) -> np.ndarray:
+    """Codes sign(fn(x)) in {−1, +1} (int8, (n, bits)) for an array (n, ...) or a tf.data
+    dataset of batches; sign(0) = +1 (REPRODUCTION.md §1)."""
+    if isinstance(inputs, tf.data.Dataset):
+        batches = inputs
+    else:
+        array = np.asarray(inputs, np.float32)
+        batches = (array[start:start + batch_size] for start in range(0, len(array), batch_size))
+    chunks = [sign(np.asarray(fn(batch))) for batch in batches]
+    if not chunks:
+        return np.zeros((0, bits), np.int8)
+    return np.concatenate(chunks, axis=0)
+
+
+class CrossModalHashingModel(keras.Model):
+    """Image net + text net, the F/G/B buffers, per-group optimisers and encoders.
+
+    Args:
+        image_net: Keras model, preprocessed images (b, s, s, 3) → real-valued codes (b, r).
+        text_net: Keras model, bag-of-words (b, d) → real-valued codes (b, r).
+        bits: code length r.
+        num_train: number of training samples n (rows of the buffers).
+        log_names: names of the per-step values ``train_step`` reports (one Mean tracker each).
+
+    Subclasses set ``variable_groups()`` (name → variables; one optimiser per name, given to
+    ``compile``) and implement ``train_step`` and ``update_codes``.
+    """
+
+    def __init__(self, image_net, text_net, bits: int, num_train: int, log_names: Iterable[str] = ("loss",),
+                 **kwargs):
+        super().__init__(**kwargs)
+        for net in (image_net, text_net):
+            if net.output_shape[-1] != bits:
+                raise ValueError(f"{net.name} must output {bits} values (the code length), got {net.output_shape}")
+        self.image_net = image_net
+        self.text_net = text_net
+        self.bits = int(bits)
+        self.num_train = int(num_train)
+        shape = (self.num_train, self.bits)
+        self.image_outputs = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="image_outputs")
+        self.text_outputs = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="text_outputs")
+        self.codes = self.add_weight(shape=shape, initializer="ones", trainable=False, name="codes")
+        self.phase = JOINT
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in log_names}
+        self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
+
+    # ----------------------------------------------------------- optimisation
+    def variable_groups(self) -> dict[str, list]:
+        """Parameter groups, each trained by its own optimiser. Default: one per network."""
+        return {"image": self.image_net.trainable_variables, "text": self.text_net.trainable_variables}
+
+    def compile(self, optimizers: dict[str, keras.optimizers.Optimizer], **kwargs):
+        """One optimiser per parameter group of ``variable_groups``; Keras' single optimiser is unused."""
+        super().compile(optimizer=None, **kwargs)
+        groups = self.variable_groups()
+        if set(optimizers) != set(groups):
+            raise ValueError(f"{self.name}: optimisers given for {sorted(optimizers)}, groups are {sorted(groups)}")
+        self.optimizers_by_name = dict(optimizers)
+
+    def build_optimizers(self):
+        """Create the optimiser slots now (checkpoint restore needs them before the first step)."""
+        for name, variables in self.variable_groups().items():
+            self.optimizers_by_name[name].build(variables)
+
+    def apply_gradients(self, group: str, loss_tape: tf.GradientTape, loss) -> None:
+        """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser."""
+        variables = self.variable_groups()[group]
+        grads = loss_tape.gradient(loss, variables)
+        self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def report(self, values: dict) -> dict:
+        """Update the trackers with this step's values; the logs ``train_step`` returns."""
+        for name, tracker in self.trackers.items():
+            tracker.update_state(values[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # ---------------------------------------------------------------- buffers
+    @staticmethod
+    def store(buffer, rows, values) -> None:
+        """buffer[rows] = values (rows: (b,) int32 training-set positions)."""
+        buffer.value.scatter_nd_update(tf.reshape(rows, (-1, 1)), tf.cast(values, buffer.dtype))
+
+    def update_codes(self, epoch: int) -> None:
+        """B after an epoch. Default: B = sign(F + G) (DCMH Eq. 5 with γ > 0; DSPAH; RDCMH)."""
+        self.codes.assign(tf.where(self.image_outputs + self.text_outputs >= 0, 1.0, -1.0))
+
+    # ---------------------------------------------------------------- forward
+    def call(self, inputs, training=False):
+        """{'image', 'text'} → {'image': (b, r), 'text': (b, r)} real-valued network outputs."""
+        return {"image": self.image_net(inputs["image"], training=training),
+                "text": self.text_net(inputs["text"], training=training)}
+
+    # --------------------------------------------------------------- encoding
+    def encode_image(self, images, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) of preprocessed images: array (n, s, s, 3) or dataset."""
+        return encode_batches(self._encoder("image", self.image_net), images, batch_size, self.bits)
+
+    def encode_text(self, texts, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) of bag-of-words texts: array (n, d) or dataset."""
+        return encode_batches(self._encoder("text", self.text_net), texts, batch_size, self.bits)
+
+    def _encoder(self, name, net):
+        # Kept outside Keras' attribute tracking, which must never see the tf.functions.
+        cache = self.__dict__.setdefault("_encoder_fns", {})
+        if name not in cache:
+            cache[name] = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
+        return cache[name]
