@@ -63,7 +63,7 @@ class DSPAHConfig:
     # Departure: each level's 1×1 conv rescaled on 256 training samples to outputs of mean 0 and
     # this std (None: no rescale; the paper gives no init for these new layers). Without it the
     # loss sits at Eq. 5's stationary point f = g = 0 (cpu, 16 bits, 8 epochs: per-pair loss
-    # 41.7 throughout, mAP 0.418/0.445); with it the cpu preset learns (0.71/0.66 in 25 epochs).
+    # 41.7 throughout, mAP 0.418/0.445); with it the cpu preset learns (0.689/0.676 in 25 epochs).
     output_init_std: float | None = 1.0
     top_k: int = 500                       # DSPAH §IV.C: MAP; mAP@500 as every method here (REPRODUCTION.md §3)
     eval_batch_size: int = 256
@@ -89,7 +89,8 @@ def _cpu() -> DSPAHConfig:
         # its gradients, grow ∝ c. At the paper's rate for every c the text codes collapse onto
         # one code at 32 and 64 bits (intra-text loss 2.4× and 3.7× its zero-output value) and
         # mAP@500 I→T/T→I is 0.689/0.676 at 16 bits, 0.618/0.633 at 32 and 0.445/0.568 at 64
-        # (untrained 0.427/0.460, 0.427/0.445, 0.446/0.419); 32 bits at half the rate: 0.730/0.720.
+        # (untrained 0.427/0.460, 0.427/0.445, 0.446/0.419); with the scaled rate 0.697/0.688 at 32
+        # bits and 0.705/0.696 at 64 (results/cpu-synthetic).
         rate_scaled_from_bits=16,
         # ResNet-34's 3/4/6/3 blocks at 1/8 of the width on 64×64 crops of 72×72 (the synthetic
         # images are 64×64; 72 keeps torchvision's crop ratio 224/256 roughly): stages of

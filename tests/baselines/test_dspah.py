@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from baselines.dspah import METHOD, trainer
+from baselines.dspah import METHOD, losses, trainer
 from baselines.dspah.config import preset
 from sdch_tf import experiment, train
 from sdch_tf.data.pipeline import train_batches
@@ -58,7 +58,6 @@ def test_image_step_changes_the_image_net_and_its_rows_of_f_only(setup):
     before_image, before_text = snapshot(image_vars), snapshot(text_vars)
     f0, g0, b0 = (np.array(v) for v in (model.image_outputs, model.text_outputs, model.codes))
 
-    from baselines.dspah import losses
     similarity = losses.fgsc_similarity(batch["label"], model.train_labels)
     model._modality_step("image", model.image_net, batch["image"], batch["index"], model.image_outputs,
                          model.text_outputs, similarity, tf.gather(model.codes, batch["index"]))

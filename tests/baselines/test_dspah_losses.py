@@ -28,7 +28,8 @@ def np_mse(u, v, s, c):
 
 def np_eq7(f, g, b, s, c):
     """Eq. 7: L_inter + L_intra-image + L_intra-text + (1/c)(‖B − F‖² + ‖B − G‖²)."""
-    return np_mse(f, g, s, c) + np_mse(f, f, s, c) + np_mse(g, g, s, c) + (np.sum((b - f) ** 2) + np.sum((b - g) ** 2)) / c
+    quantization = (np.sum((b - f) ** 2) + np.sum((b - g) ** 2)) / c
+    return np_mse(f, g, s, c) + np_mse(f, f, s, c) + np_mse(g, g, s, c) + quantization
 
 
 @pytest.fixture

@@ -46,7 +46,10 @@ def np_conv_same(x, k):
 def np_cbam(x, cbam):
     """CBAM Eqs. 2–3 for one map (h, w, C) with the layer's weights."""
     h, o = cbam.channel.hidden, cbam.channel.out
-    mlp = lambda v: np.maximum(v @ h.kernel.numpy() + h.bias.numpy(), 0) @ o.kernel.numpy() + o.bias.numpy()  # noqa: E731
+
+    def mlp(v):
+        return np.maximum(v @ h.kernel.numpy() + h.bias.numpy(), 0) @ o.kernel.numpy() + o.bias.numpy()
+
     x = x * sigmoid(mlp(x.mean(axis=(0, 1))) + mlp(x.max(axis=(0, 1))))
     descriptor = np.stack([x.mean(axis=-1), x.max(axis=-1)], axis=-1)
     return x * sigmoid(np_conv_same(descriptor, cbam.spatial.kernel.numpy()))[..., None]

@@ -72,7 +72,9 @@ def np_maxpool_pad1(x):
 
 def np_resnet(images_0_255, s, blocks=BLOCKS):
     """torchvision: ((x/255 − mean)/std) → conv1/bn1/relu/maxpool → layer1..4; returns the 4 stage outputs."""
-    relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
+    def relu(v):
+        return np.maximum(v, 0.0)
+
     x = (images_0_255 / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     s = {k: np.float64(v) for k, v in s.items()}
     x = np_maxpool_pad1(relu(np_bn(np_conv(x, s["conv1.weight"], 2, 3), s, "bn1")))
