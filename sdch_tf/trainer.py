@@ -12,15 +12,14 @@ import numpy as np
 from sdch_tf.callbacks import CodeRefresh, StagedSchedule
 from sdch_tf.config import SDCHConfig, preset
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.methods import Method
 from sdch_tf.model import SDCH
 from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet, pretrained_variables
+from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.nets.text import build_text_net
 from sdch_tf.training import fit_resumable
-
-DATA_INIT_SAMPLES = 256
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -60,9 +59,7 @@ def build(config: SDCHConfig, data: CrossModalData, split: Split, bits: int, see
     size = config.image_net.input_size
     model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
     if config.data_init:
-        first = split.train[:DATA_INIT_SAMPLES]
-        images = next(iter(image_batches(data, first, len(first), preprocessing(config))))
-        model.initialize_feature_scale(images, data.texts[first])
+        model.initialize_feature_scale(*initialization_batch(data, split.train, preprocessing(config)))
     return model
 
 

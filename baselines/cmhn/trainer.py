@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import numpy as np
 
 from baselines.cmhn.config import CMHNConfig
 from baselines.cmhn.model import CMHN, make_optimizer
@@ -21,12 +20,9 @@ from sdch_tf.atomic import atomic_write_json
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
 from sdch_tf.data.split import Split
-from sdch_tf.nets.scaling import rescale_output
+from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
 from sdch_tf.training import fit_resumable
-
-# Training pairs the data-dependent output scaling looks at (CMHNConfig.output_std).
-OUTPUT_SCALE_SAMPLES = 256
 
 
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
@@ -76,10 +72,7 @@ def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, see
     model.compile(optimizers=optimizers, jit_compile=config.jit_compile)
     prep = preprocessing(config)
     if config.output_std is not None:
-        first = split.train[:OUTPUT_SCALE_SAMPLES]
-        images = next(iter(image_batches(data, first, len(first), prep)))
-        rescale_output(image_net, images, config.output_std)
-        rescale_output(text_net, data.texts[first].astype(np.float32), config.output_std)
+        rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), config.output_std)
     outputs = model.network_outputs(image_batches(data, split.train, config.eval_batch_size, prep),
                                     data.texts[split.train], config.eval_batch_size)
     model.initialize_codes(*outputs, seed=seed)

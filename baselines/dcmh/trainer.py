@@ -19,14 +19,13 @@ from baselines.dcmh.model import DCMH, IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.nets import build_image_net, build_text_net
 from sdch_tf.callbacks import UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, train_batches
 from sdch_tf.data.split import Split
-from sdch_tf.nets.scaling import rescale_output
+from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
 from sdch_tf.training import fit_resumable
 
 # Training samples the data-dependent output scale is measured on (config.output_std > 0).
-DATA_INIT_SAMPLES = 256
 
 
 @functools.lru_cache(maxsize=4)
@@ -71,10 +70,8 @@ def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, see
     # Optimiser slots must exist before the first step: the steps run inside tf.cond branches.
     model.build_optimizers()
     if config.output_std > 0:
-        first = train[:DATA_INIT_SAMPLES]
-        images = next(iter(image_batches(data, first, len(first), preprocessing(config))))
-        rescale_output(model.image_net, images, config.output_std)
-        rescale_output(model.text_net, np.asarray(data.texts[first], np.float32), config.output_std)
+        batch = initialization_batch(data, train, preprocessing(config))
+        rescale_outputs(model.image_net, model.text_net, batch, config.output_std)
     return model
 
 

@@ -15,12 +15,11 @@ from baselines.dspah.model import DSPAH
 from baselines.dspah.text_net import build_text_net
 from sdch_tf.callbacks import UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, train_batches
 from sdch_tf.data.split import Split
+from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.trainer import make_optimizer
 from sdch_tf.training import fit_resumable
-
-DATA_INIT_SAMPLES = 256
 
 
 class LinearLearningRate(keras.callbacks.Callback):
@@ -65,9 +64,8 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
     size = config.image_net.input_size
     model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
     if config.output_init_std is not None:
-        first = split.train[:DATA_INIT_SAMPLES]
-        images = next(iter(image_batches(data, first, len(first), preprocessing(config))))
-        model.initialize_output_scale(images, data.texts[first].astype(np.float32), config.output_init_std)
+        batch = initialization_batch(data, split.train, preprocessing(config))
+        model.initialize_output_scale(*batch, config.output_init_std)
     model.initialize_buffers(seed)
     return model
 

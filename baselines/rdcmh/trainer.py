@@ -18,12 +18,11 @@ from baselines.rdcmh.triplets import TripletSampler, triplet_batches
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
 from sdch_tf.data.split import Split
-from sdch_tf.nets.scaling import rescale_output
+from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
 from sdch_tf.trainer import make_optimizer
 from sdch_tf.training import fit_resumable
 
-DATA_INIT_SAMPLES = 256
 # Target per-bit std of F and G after the data-dependent init: the scale of B ∈ {−1, +1}.
 OUTPUT_STD = 1.0
 
@@ -71,10 +70,7 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
     )
     prep = preprocessing(config)
     if config.data_init:
-        first = split.train[:DATA_INIT_SAMPLES]
-        images = next(iter(image_batches(data, first, len(first), prep)))
-        rescale_output(image_net, images, OUTPUT_STD)
-        rescale_output(text_net, data.texts[first].astype(np.float32), OUTPUT_STD)
+        rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), OUTPUT_STD)
     features, image_outputs, text_outputs = _initial_outputs(backbone, model, data, split, prep,
                                                              config.eval_batch_size)
     model.initialize_codes(image_outputs, text_outputs)

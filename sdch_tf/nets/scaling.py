@@ -35,3 +35,24 @@ def rescale_output(net: keras.Model, inputs, target_std: float, centre: bool = T
     layer.kernel.assign(np.asarray(layer.kernel) * scale)
     bias = np.asarray(layer.bias) - outputs.mean(axis=0) if centre else np.asarray(layer.bias)
     layer.bias.assign(bias * scale)
+
+
+# Training pairs the rescaling is measured on (the first of the training set, in split order).
+INIT_SAMPLES = 256
+
+
+def initialization_batch(data, train_indices, prep) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``INIT_SAMPLES`` training pairs: preprocessed images (b, s, s, 3) and texts (b, d)
+    float32, the batch every method's data-dependent initialisation is measured on."""
+    from sdch_tf.data.pipeline import image_batches  # the data package imports config, which imports nets
+
+    first = np.asarray(train_indices)[:INIT_SAMPLES]
+    images = next(iter(image_batches(data, first, len(first), prep)))
+    return images, np.asarray(data.texts[first], np.float32)
+
+
+def rescale_outputs(image_net: keras.Model, text_net: keras.Model, batch, target_std: float) -> None:
+    """``rescale_output`` of both networks on an ``initialization_batch`` (images, texts)."""
+    images, texts = batch
+    rescale_output(image_net, images, target_std)
+    rescale_output(text_net, texts, target_std)
