@@ -26,6 +26,11 @@ TOP_R = (1,) + tuple(range(50, 1001, 50))
 # cannot be read from the paper's text; 500 matches the mAP@500 cut-off.
 NDCG_K = 500
 
+# SDCH Fig. 3 shows the top 5 retrievals of a few queries; result.json keeps them for the first
+# queries of the split (the same queries for every method run with the same seed).
+SHOWN_QUERIES = 8
+SHOWN_RETRIEVALS = 5
+
 
 class Hasher(Protocol):
     """What the evaluator needs of a trained method: codes in {−1, +1} of shape (n, bits)."""
@@ -80,7 +85,9 @@ def encode_split(hasher: Hasher, data: CrossModalData, split: Split, prep: Image
 def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, curves: bool = True,
           ndcg_k: int = NDCG_K) -> dict:
     """mAP@top_k and NDCG@ndcg_k (``ndcg_i2t``, ``ndcg_t2i``) in both directions and, with
-    ``curves``, the PR and precision@top-R curves."""
+    ``curves``, the PR and precision@top-R curves and the top retrievals of the first
+    ``SHOWN_QUERIES`` queries (``retrievals``: per direction, dataset indices of the queries
+    and of their top ``SHOWN_RETRIEVALS`` database items, Hamming distances, relevance)."""
     q_labels, db_labels = data.labels[split.query], data.labels[split.database]
     directions = {"i2t": (codes["query_image"], codes["db_text"]), "t2i": (codes["query_text"], codes["db_image"])}
     result = {}
@@ -99,7 +106,17 @@ def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, cur
             result["curves"][f"ptop_{name}"] = {
                 "k": ks.tolist(), "precision": metrics.precision_at_top(query, db, q_labels, db_labels, ks).tolist()
             }
+        result["retrievals"] = {name: _retrievals(query, db, split, q_labels, db_labels)
+                                for name, (query, db) in directions.items()}
     return result
+
+
+def _retrievals(query, db, split: Split, q_labels, db_labels) -> dict:
+    shown = min(SHOWN_QUERIES, len(query))
+    rows, distances = metrics.top_retrievals(query[:shown], db, SHOWN_RETRIEVALS)
+    relevant = (q_labels[:shown, None, :].astype(bool) & db_labels[rows].astype(bool)).any(axis=-1)
+    return {"query": split.query[:shown].tolist(), "retrieved": split.database[rows].tolist(),
+            "distance": distances.tolist(), "relevant": relevant.tolist()}
 
 
 def evaluate(hasher: Hasher, data: CrossModalData, split: Split, prep: ImagePreprocessing, top_k: int = 500,

@@ -128,6 +128,7 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
             "device": device_description(),
         },
         "curves": scored["curves"],
+        "retrievals": scored["retrievals"],
         "config": results.config_dict(config, bits),
         "environment": {
             "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,

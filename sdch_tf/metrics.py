@@ -517,6 +517,30 @@ def ndcg_at_k(query_codes, db_codes, query_labels, db_labels, k: int) -> float:
     return float(np.mean(ndcg))
 
 
+def top_retrievals(query_codes, db_codes, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``depth`` database items of each query in Hamming ranking order (SDCH Fig. 3).
+
+    The ranking every metric here uses: ascending Hamming distance, ties in database index order.
+
+    Args:
+        query_codes: (Q, r) codes in {−1, +1}.
+        db_codes: (N, r) codes in {−1, +1}.
+        depth: items per query; clipped to N.
+
+    Returns:
+        indices: int64 (Q, min(depth, N)) database rows, best first.
+        distances: int64 (Q, min(depth, N)) their Hamming distances.
+    """
+    query = _checked_matrix(query_codes, "query_codes", (-1, 1)).astype(np.int64)
+    db = _checked_matrix(db_codes, "db_codes", (-1, 1)).astype(np.int64)
+    if query.shape[1] != db.shape[1]:
+        raise ValueError(f"query codes have {query.shape[1]} bits, database codes {db.shape[1]}")
+    depth = min(_positive_int(depth, "depth"), db.shape[0])
+    distances = (query.shape[1] - query @ db.T) // 2
+    order = np.argsort(distances, axis=1, kind="stable")[:, :depth]
+    return order, np.take_along_axis(distances, order, axis=1)
+
+
 def _ranked_order(problem: _Problem, depth: int) -> Iterator[tuple[slice, np.ndarray]]:
     """Per chunk of queries: database indices (q, depth) of the top ``depth`` items in ranking
     order, the ranking of ``ranked_relevance`` (the same kernels and counting sort)."""

@@ -320,3 +320,18 @@ def test_agrees_with_reference_at_scale():
     for top_k in (500, 5000):
         np.testing.assert_allclose(metrics.mean_average_precision(*problem, top_k=top_k),
                                    reference_map(*problem, top_k=top_k), rtol=1e-12)
+
+
+def test_top_retrievals_ranks_by_hamming_distance_with_ties_in_index_order():
+    query = np.array([[1, 1, 1, 1], [-1, -1, 1, 1]])
+    db = np.array([[1, 1, 1, -1],    # distances to query 0: 1, to query 1: 3
+                   [-1, -1, -1, -1],  # 4, 2
+                   [1, 1, 1, 1],      # 0, 2
+                   [1, 1, -1, 1]])    # 1, 3
+    rows, distances = metrics.top_retrievals(query, db, 3)
+    np.testing.assert_array_equal(rows, [[2, 0, 3], [1, 2, 0]])
+    np.testing.assert_array_equal(distances, [[0, 1, 1], [2, 2, 3]])
+    rows, _ = metrics.top_retrievals(query, db, 10)  # depth clipped to the database
+    assert rows.shape == (2, 4)
+    with pytest.raises(ValueError, match="bits"):
+        metrics.top_retrievals(query, db[:, :3], 2)

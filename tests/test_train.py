@@ -8,7 +8,7 @@ import pytest
 from sdch_tf import callbacks, results, train
 
 REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
-            "config", "split", "epochs", "timing", "curves", "untrained"}
+            "config", "split", "epochs", "timing", "curves", "untrained", "retrievals"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,11 @@ def test_smoke_run_writes_a_complete_result(smoke_run, capsys):
         assert len(pr["precision"]) == len(pr["recall"]) == 17  # radii 0..16
         assert pr["recall"][-1] == pytest.approx(1.0)
         assert result["curves"][f"ptop_{direction}"]["k"][0] == 1
+    for direction in ("i2t", "t2i"):
+        shown = result["retrievals"][direction]
+        assert len(shown["query"]) == 8 and all(len(row) == 5 for row in shown["retrieved"])
+        assert all(d == sorted(d) for d in shown["distance"])  # best first
+        assert not set(shown["query"]) & {i for row in shown["retrieved"] for i in row}  # queries ∉ database
     assert result["timing"]["train_seconds"] > 0 and result["timing"]["encode_ms_per_image"] > 0
     assert result["config"]["bits"] == [16] and result["config"]["epochs"] == 3
     assert os.path.exists(path.parent / "checkpoint.npz")

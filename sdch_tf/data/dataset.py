@@ -57,6 +57,8 @@ class CrossModalData:
         texts: float32 (N, d) bag-of-words vectors.
         labels: uint8 (N, C) with entries in {0, 1}.
         label_names: optional names of the C concepts.
+        vocabulary: optional names of the d text dimensions (words), for display only
+            (SDCH Fig. 3 shows retrieved texts as words).
     """
 
     name: str
@@ -64,6 +66,7 @@ class CrossModalData:
     texts: np.ndarray
     labels: np.ndarray
     label_names: tuple[str, ...] | None = None
+    vocabulary: tuple[str, ...] | None = None
 
     def __post_init__(self):
         n = len(self.images)
@@ -78,6 +81,10 @@ class CrossModalData:
         if self.label_names is not None and len(self.label_names) != self.labels.shape[1]:
             raise ValueError(
                 f"{self.name}: {len(self.label_names)} label names for {self.labels.shape[1]} label columns"
+            )
+        if self.vocabulary is not None and len(self.vocabulary) != self.texts.shape[1]:
+            raise ValueError(
+                f"{self.name}: {len(self.vocabulary)} vocabulary words for {self.texts.shape[1]} text dimensions"
             )
 
     @property

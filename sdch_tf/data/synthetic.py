@@ -518,12 +518,28 @@ def _draw(canvas, idx, layout, start, size, half, pad):
     flat[where] = before + a * (colour - before)
 
 
+def vocabulary_names(world: SyntheticWorld, vocab_size: int) -> tuple[str, ...]:
+    """Readable names of the ``vocab_size`` words (step 1's split of the vocabulary).
+
+    A concept's synonyms are its label name, then "<name>·2", "<name>·3"...; topic t's
+    context words "topic<t>·w1"...; a noise word is "w<vocabulary index>".
+    """
+    names = [f"w{i}" for i in range(vocab_size)]
+    for concept, words in enumerate(world.synonyms):
+        for j, word in enumerate(words):
+            names[word] = world.label_names[concept] + ("" if j == 0 else f"·{j + 1}")
+    for topic, words in enumerate(world.topic_vocab):
+        for j, word in enumerate(words):
+            names[word] = f"topic{topic}·w{j + 1}"
+    return tuple(names)
+
+
 def make_synthetic(config: SyntheticConfig | None = None) -> CrossModalData:
     """The synthetic dataset of ``config`` (default ``SyntheticConfig()``).
 
     Returns ``CrossModalData`` named "synthetic": images ``ArrayImages`` uint8 (N, S, S, 3),
     texts float32 (N, vocab_size) in {0, 1}, labels uint8 (N, C), ``label_names`` such as
-    "red-disc". Bit-identical for equal configs.
+    "red-disc" and ``vocabulary`` (``vocabulary_names``). Bit-identical for equal configs.
     """
     config = SyntheticConfig() if config is None else config
     rng = _streams(config.seed)
@@ -533,5 +549,5 @@ def make_synthetic(config: SyntheticConfig | None = None) -> CrossModalData:
     layout = make_layout(labels, world, config, rng["layout"])
     images = render_images(layout, config.num_samples, config, rng["pixels"])
     return CrossModalData(name="synthetic", images=ArrayImages(images), texts=texts, labels=labels,
-                          label_names=world.label_names)
+                          label_names=world.label_names, vocabulary=vocabulary_names(world, config.vocab_size))
 

@@ -1,0 +1,5 @@
+import sys
+
+from sdch_tf.figures.draw import main
+
+sys.exit(main())

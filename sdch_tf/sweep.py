@@ -1,0 +1,152 @@
+"""Parameter sensitivity (SDCH §4.4, Fig. 6): ``python -m sdch_tf.sweep``.
+
+Trains SDCH once per value of one hyper-parameter, all else fixed, and records each run in
+``<out>/sweeps/<param>/runs/<run-id>/`` (Figure 6 reads them from there):
+
+    python -m sdch_tf.sweep --param gamma --values 0.001 0.01 0.1 1 2 --dataset mirflickr --bits 64
+    python -m sdch_tf.sweep --param beta1 --values 0.01 0.1 1 10 20 --dataset mirflickr --bits 64
+
+SDCH §4.4 varies γ in [0.001, 2] with β = (1, 1, 0.1), and each β_i in (0.01, 20) "while
+fixing the others to 1 with γ set to 0.01"; the others stay at the preset's values
+(β3 = 0.1, §4.2) unless set, e.g. ``--set beta3=1`` for the reading where all others are 1.
+Like ``reproduce``, it skips recorded runs and resumes interrupted ones.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PARAMS = ("gamma", "beta1", "beta2", "beta3")
+# SDCH §4.4 / Fig. 6: γ ∈ [0.001, 2], β_i ∈ (0.01, 20), on log-spaced points.
+DEFAULT_VALUES = {"gamma": (0.001, 0.01, 0.1, 1.0, 2.0), "beta1": (0.01, 0.1, 1.0, 10.0, 20.0),
+                  "beta2": (0.01, 0.1, 1.0, 10.0, 20.0), "beta3": (0.01, 0.1, 1.0, 10.0, 20.0)}
+SWEEP_BITS = 64  # SDCH Fig. 6: "MAP@64bits"
+
+
+def sweep_dir(out_dir: str, param: str) -> str:
+    """The result set of one swept parameter (``collect.load_runs`` reads it)."""
+    return os.path.join(out_dir, "sweeps", param)
+
+
+def parse_overrides(pairs: list[str], config) -> dict:
+    """``["beta3=1", ...]`` → {field: value} converted to the type of the config's field."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    overrides = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in fields:
+            numeric = sorted(n for n in fields if isinstance(getattr(config, n), (int, float))
+                             and not isinstance(getattr(config, n), bool))
+            raise SystemExit(f"error: --set {pair!r}: expected FIELD=VALUE with FIELD one of {numeric}")
+        current = getattr(config, name)
+        try:
+            overrides[name] = type(current)(text) if isinstance(current, (int, float)) else text
+        except ValueError:
+            raise SystemExit(f"error: --set {pair!r}: {text!r} is not a valid {type(current).__name__}") from None
+    return overrides
+
+
+def sweep_plan(param: str, values, base_config, bits: int, seeds, out_dir: str):
+    """PlannedRuns of ``base_config`` with ``param`` set to each value, for each seed."""
+    from sdch_tf.run_plan import PlannedRun
+
+    if param not in PARAMS:
+        raise ValueError(f"unknown sweep parameter {param!r}; choose one of {PARAMS}")
+    plan = []
+    for value in values:
+        config = dataclasses.replace(base_config, **{param: float(value)}, bits=(int(bits),))
+        plan += [PlannedRun(config, int(bits), int(seed), sweep_dir(out_dir, param)) for seed in seeds]
+    return plan
+
+
+def reuse_main_runs(plan, out_dir: str) -> list[str]:
+    """Copy into the sweep the recorded main runs that it would repeat (the value equal to the
+    preset's gives the same configuration, hence the same run id); returns the copied run ids."""
+    from sdch_tf import results
+
+    copied = []
+    for run in plan:
+        if run.status != "new":
+            continue
+        source = results.run_dir(out_dir, run.config, run.bits, run.seed)
+        if os.path.exists(os.path.join(source, results.RESULT_FILE)):
+            os.makedirs(run.directory)
+            for name in sorted(os.listdir(source)):
+                if name.endswith((".json", ".jsonl")) and name != results.RESULT_FILE:
+                    shutil.copy2(os.path.join(source, name), run.directory)
+            # result.json last: its presence is what marks the copied run as finished.
+            shutil.copy2(os.path.join(source, results.RESULT_FILE), run.directory)
+            copied.append(os.path.basename(run.directory))
+    return copied
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from sdch_tf.config import PRESETS
+    from sdch_tf.train import DATASETS
+
+    p = argparse.ArgumentParser(prog="python -m sdch_tf.sweep", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--param", required=True, choices=PARAMS)
+    p.add_argument("--values", type=float, nargs="+", default=None,
+                   help="values to try (default: SDCH Fig. 6's range, gamma 0.001..2 or beta 0.01..20)")
+    p.add_argument("--dataset", default="synthetic", choices=DATASETS)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--bits", type=int, default=SWEEP_BITS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=int, default=1, help="seeds per value")
+    p.add_argument("--weights", default=None, help="bvlc_alexnet.npy (the paper preset fine-tunes AlexNet)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="fix another hyper-parameter, e.g. beta3=1 (repeatable)")
+    p.add_argument("--out", default=None, help="result set (default results/<preset>-<dataset>)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from sdch_tf import run_plan
+    from sdch_tf.reproduce import DataCache, method_config
+
+    out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
+    base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
+    base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
+    values = args.values or DEFAULT_VALUES[args.param]
+    plan = sweep_plan(args.param, values, base, args.bits, range(args.seed, args.seed + args.runs), out)
+    evidence = recorded_runs(out)
+    print(f"Sweep of {args.param} over {list(values)} (SDCH, {args.dataset}, {args.bits} bits, preset {args.preset}) "
+          f"into {sweep_dir(out, args.param)}")
+    print(run_plan.describe(plan, evidence))
+    if args.dry_run:
+        return 0
+    for run_id in reuse_main_runs(plan, out):
+        print(f"  reusing the recorded main run {run_id} (same configuration)")
+    cache = DataCache()
+    try:
+        done = run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
+    except KeyboardInterrupt:
+        return 130
+    print(f"\n{args.param:>8}  seed  I→T mAP@500  T→I mAP@500")
+    for run in done:
+        print(f"{run['config'][args.param]:>8g}  {run['seed']:>4}  {run['map_i2t']:>11.4f}  {run['map_t2i']:>11.4f}")
+    return 0
+
+
+def recorded_runs(out: str) -> list[dict]:
+    """Every finished run of the result set ``out``, its sweeps included (the time estimates' evidence)."""
+    from sdch_tf import results
+
+    found = results.read_results(out)
+    for param in PARAMS:
+        found += results.read_results(sweep_dir(out, param))
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())
