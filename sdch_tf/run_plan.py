@@ -81,7 +81,9 @@ def describe(plan: list[PlannedRun], evidence: list[dict]) -> str:
             unknown = True
         total += (seconds or 0.0) * len(todo)
         seeds = ",".join(str(r.seed) for r in todo) or "-"
-        lines.append(f"  {method:6} {dataset:10} {bits:>3} bits: {len(runs) - len(todo)} recorded, "
+        # Sweeps (Fig. 6) go to sub-directories of the result set: name them.
+        where = "" if out_dir == plan[0].out_dir else f" [{os.path.relpath(out_dir, plan[0].out_dir)}]"
+        lines.append(f"  {method:6} {dataset:10} {bits:>3} bits{where}: {len(runs) - len(todo)} recorded, "
                      f"{len(todo)} to run (seeds {seeds})"
                      + (f", ≈ {format_duration(seconds)} each ({source})" if todo else ""))
     todo_count = sum(r.status != "recorded" for r in plan)

@@ -37,3 +37,18 @@ def test_read_results_finds_every_run(tmp_path):
     for name in ("a", "b"):
         results.write_result(str(tmp_path / "runs" / name), {"run": name})
     assert [r["run"] for r in results.read_results(str(tmp_path))] == ["a", "b"]
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
+    import os
+    import stat
+
+    from sdch_tf.atomic import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+    assert (tmp_path / "a.txt").read_text() == "x"
