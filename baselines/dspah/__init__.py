@@ -65,12 +65,14 @@ Departures (evidence: synthetic set, cpu preset, 16 bits, seed 0):
   g_j), and the text net's N(0, 0.1²) head starts next to it (output std ≈ 0.05): without the
   rescale the loss stays at that point's value (per pair c²·mean((½ − s)²) = 41.7 at 16 bits)
   for 8 epochs, mAP 0.418/0.445; with it the loss falls from the first epoch and the cpu
-  preset reaches mAP 0.689/0.676 in 25 epochs (results/cpu-synthetic).
-- The cpu preset scales the rate to the code length: 10^-1.5 at 16 bits, 10^-1.5·16/c at c
-  bits (``rate_scaled_from_bits``; the paper preset keeps 10^-1.5 for every c). Eq. 5's
+  preset reaches mAP 0.689/0.676 in 25 epochs (16 bits, seed 0: results/dspah-rate-study).
+- The cpu preset scales the rate to the code length: 10^-1.5·8/c at c bits
+  (``rate_scaled_from_bits``; the paper preset keeps 10^-1.5 for every c). Eq. 5's
   residuals, and so its gradients, grow ∝ c; at 10^-1.5 for every c the text codes collapse
-  onto one code at 32 and 64 bits and mAP falls to 0.618/0.633 (32) and 0.445/0.568 (64);
-  with the scaled rate 0.697/0.688 and 0.705/0.696 (results/cpu-synthetic, config.py). The
+  onto one code at 32 and 64 bits and mAP falls to 0.618/0.633 (32) and 0.445/0.568 (64).
+  The first scaling, 16/c, trained seed 0 only: seeds 1 and 2 collapsed at 32 and 64 bits
+  (0.38–0.55; results/dspah-rate-study); 8/c trains all three seeds (results/cpu-synthetic,
+  config.py). The
   stored F and G are up to an epoch old, so a network that moves fast chases stale targets:
   Adam (1e-3) and SGD at 0.1 or 0.3 oscillated in the same way at 16 bits (intra-modality
   losses rising to 1.2–3.6× their zero-output value within 6 epochs), so SGD at the paper's

@@ -93,11 +93,11 @@ def test_cpu_preset_scales_the_rate_with_the_code_length(setup):
     config, data, split = setup
     paper, cpu = preset("paper"), preset("cpu")
     assert [trainer.learning_rate(paper, c) for c in (16, 64)] == [10 ** -1.5] * 2
-    assert trainer.learning_rate(cpu, 16) == pytest.approx(10 ** -1.5)
-    assert trainer.learning_rate(cpu, 64) == pytest.approx(10 ** -1.5 / 4)
-    model = trainer.build(dataclasses.replace(config, rate_scaled_from_bits=8), data, split, 16, seed=0)
+    assert trainer.learning_rate(cpu, 16) == pytest.approx(10 ** -1.5 / 2)  # 10^-1.5 · 8/c
+    assert trainer.learning_rate(cpu, 64) == pytest.approx(10 ** -1.5 / 8)
+    model = trainer.build(dataclasses.replace(config, rate_scaled_from_bits=4), data, split, 16, seed=0)
     for optimizer in model.optimizers_by_name.values():
-        assert float(optimizer.learning_rate) == pytest.approx(10 ** -1.5 / 2)
+        assert float(optimizer.learning_rate) == pytest.approx(10 ** -1.5 / 4)
 
 
 def test_learning_rate_schedule_is_the_dcmh_linspace():
