@@ -72,3 +72,15 @@ def group_cells(runs: list[dict], preset: str | None = None) -> dict[tuple[str, 
         chosen = sorted(by_config[digest], key=lambda r: int(r["seed"]))
         cells[key] = Cell(*key, runs=tuple(chosen))
     return cells
+
+
+def load_cells(results_dir: str, preset: str | None = None) -> dict[tuple[str, str, int], Cell]:
+    """``group_cells`` of the result set ``results_dir``, read once for every table and figure.
+
+    Raises FileNotFoundError when the directory is missing or holds no run (of ``preset``).
+    """
+    cells = group_cells(load_runs(results_dir), preset=preset)
+    if not cells:
+        which = f" of preset {preset!r}" if preset else ""
+        raise FileNotFoundError(f"no runs{which} in {results_dir!r} (expected runs/*/result.json)")
+    return cells

@@ -27,8 +27,9 @@ def draw_all(results_dir: str, paper_dir: str = os.path.join("results", "paper")
 
     out_dir = out_dir or results_dir
     figures_dir = os.path.join(out_dir, "figures")
-    cells = collect.group_cells(collect.load_runs(results_dir), preset=preset)
-    built = tables.build_tables(results_dir, paper_dir, preset=preset)
+    # Grouped once for the tables and the curves (Figure 3 picks its own runs: pick_runs).
+    cells = collect.load_cells(results_dir, preset)
+    built = tables.tables_from_cells(cells, paper_dir, results_dir)
     if verbose:
         for table in built:
             print(table_render.plain(table) + "\n")

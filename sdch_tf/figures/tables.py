@@ -212,10 +212,13 @@ def build_tables(results_dir: str, paper_dir: str | None = os.path.join("results
                  paper_rows: bool = False) -> list[Table]:
     """Tables 2, 3 and 4 of the result set ``results_dir``. Raises FileNotFoundError when it holds no run
     (of ``preset``), or when ``paper_dir`` is given but missing; ``paper_dir=None``: no paper values."""
-    cells = collect.group_cells(collect.load_runs(results_dir), preset=preset)
-    if not cells:
-        which = f" of preset {preset!r}" if preset else ""
-        raise FileNotFoundError(f"no runs{which} in {results_dir!r} (expected runs/*/result.json)")
+    return tables_from_cells(collect.load_cells(results_dir, preset), paper_dir, results_dir, paper_datasets,
+                             paper_rows)
+
+
+def tables_from_cells(cells: dict, paper_dir: str | None, source: str, paper_datasets: bool = True,
+                      paper_rows: bool = False) -> list[Table]:
+    """Tables 2, 3 and 4 from ``collect.load_cells`` output; ``source`` names the result set in the notes."""
     if paper_dir is not None and not os.path.isdir(paper_dir):
         raise FileNotFoundError(f"no paper numbers at {paper_dir!r}")
     paper = load_paper_tables(paper_dir) if paper_dir is not None else {}
@@ -224,9 +227,9 @@ def build_tables(results_dir: str, paper_dir: str | None = os.path.join("results
     tables = []
     for name, (paper_id, metric, direction) in SCORE_TABLES.items():
         title = f"Table {name[-1]} (SDCH §4.3): mAP@{at}, {style.DIRECTION_NAMES[direction]}"
-        tables.append(score_table(cells, metric, paper.get(paper_id), name=name, title=title, source=results_dir,
+        tables.append(score_table(cells, metric, paper.get(paper_id), name=name, title=title, source=source,
                                   paper_datasets=paper_datasets, paper_rows=paper_rows))
-    tables.append(timing_table(cells, paper.get("sdch-table4"), name="table4", source=results_dir,
+    tables.append(timing_table(cells, paper.get("sdch-table4"), name="table4", source=source,
                                title="Table 4 (SDCH §4.3): running time", paper_datasets=paper_datasets))
     return tables
 
