@@ -11,6 +11,8 @@ Measured in one process, on one fixed in-memory batch (the input pipeline is exc
    (conv2, conv4, conv5; groups = 2) as split-and-concatenate vs a single grouped convolution,
    and split under the ``mixed_bfloat16`` policy.
 3. encode time per image and per text sample (the analogue of SDCH Table 4's hash time).
+4. images/s of the full SDCH step under each ``--precision`` (fp32, bf16, fp16; Keras mixed
+   precision, fp16 with loss scaling) and the ratio to fp32.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sdch_tf import losses  # noqa: E402
+from sdch_tf import losses, precision  # noqa: E402
 from sdch_tf.config import preset  # noqa: E402
 from sdch_tf.model import JOINT, SDCH  # noqa: E402
 from sdch_tf.nets.alexnet import build_image_net  # noqa: E402
@@ -45,13 +47,15 @@ def make_batch(size, batch, text_dim, num_labels, seed=0):
     }
 
 
-def build_model(config, text_dim, bits, num_train, grouped_conv="split"):
+def build_model(config, text_dim, bits, num_train, grouped_conv="split", precision_name="fp32"):
     keras.utils.set_random_seed(0)
-    model = SDCH(build_image_net(config.image_net, grouped_conv=grouped_conv),
-                 build_text_net(config.text_net, text_dim), bits, num_train,
-                 config.gamma, config.beta1, config.beta2, config.beta3, name="sdch")
-    model.compile(feature_optimizer=make_optimizer("adam", config.lr_feature),
-                  hash_optimizer=make_optimizer("adam", config.lr_hash))
+    with precision.policy(precision_name):
+        model = SDCH(build_image_net(config.image_net, grouped_conv=grouped_conv),
+                     build_text_net(config.text_net, text_dim), bits, num_train,
+                     config.gamma, config.beta1, config.beta2, config.beta3, name="sdch")
+    model.compile(
+        feature_optimizer=precision.wrap_optimizer(make_optimizer("adam", config.lr_feature), precision_name),
+        hash_optimizer=precision.wrap_optimizer(make_optimizer("adam", config.lr_hash), precision_name))
     size = config.image_net.input_size
     model({"image": tf.zeros((1, size, size, 3)), "text": tf.zeros((1, text_dim))})
     model.codes.assign(tf.where(tf.random.normal(model.codes.shape) >= 0, 1.0, -1.0))
@@ -155,6 +159,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--skip-native", action="store_true", help="skip the (slow) single grouped convolution")
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16", "fp16"], choices=("fp32", "bf16", "fp16"),
+                   help="section 4: the --precision values timed (fp32 first for the ratios)")
     args = p.parse_args(argv)
 
     config = preset(args.preset)
@@ -196,7 +202,16 @@ def main(argv=None):
     print(f"   mixed_bfloat16 vs float32 (split): {split / timings[('split', 'mixed_bfloat16')]:.2f}×\n")
 
     print(f"3. Encode time (batch {args.batch}, network only; cf. SDCH Table 4: 3 ms/image, 1 ms/text on a GPU)")
-    print(f"   {image_ms:.2f} ms per image, {text_ms:.3f} ms per text sample")
+    print(f"   {image_ms:.2f} ms per image, {text_ms:.3f} ms per text sample\n")
+
+    print("4. SDCH joint-phase train step by --precision (keras fit, the model train.py builds)")
+    per_precision = {}
+    for name in args.precisions:
+        model = build_model(config, args.text_dim, args.bits, num_train=args.batch, precision_name=name)
+        per_precision[name] = time_keras_fit(model, batch, args.steps, args.warmup)
+        seconds = per_precision[name]
+        ratio = f"  {per_precision['fp32'] / seconds:.2f}× the speed of fp32" if "fp32" in per_precision else ""
+        print(f"   {name:5} {seconds:8.3f} s/step  {args.batch / seconds:8.1f} images/s{ratio}")
 
 
 if __name__ == "__main__":

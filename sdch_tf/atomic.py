@@ -1,21 +1,28 @@
-"""Atomic file writes: a temporary file in the same directory, fsync, then ``os.replace``.
+"""Atomic file writes: a temporary file in the same directory, fsync, then ``os.replace``;
+and the replacement of a whole directory by a complete new one.
 
-An interruption at any moment leaves either the old file or the complete new one.
+An interruption at any moment leaves either the old file or the complete new one, plus, after
+a SIGKILL or power loss, possibly a ``.tmp-*`` file that ``remove_stale_temporaries`` clears.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 
 import numpy as np
+
+
+# Names of the temporary files ``atomic_write`` makes; nothing else may start with it.
+TEMP_PREFIX = ".tmp-"
 
 
 def atomic_write(path, write):
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it into place."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -54,3 +61,67 @@ def _finite(obj):
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
+
+
+def remove_stale_temporaries(directory) -> list[str]:
+    """Delete the ``.tmp-*`` files a killed ``atomic_write`` left in ``directory``; returns their paths.
+
+    Only for a directory no other process is writing into (a run directory, by the run that owns it).
+    """
+    if not os.path.isdir(directory):
+        return []
+    stale = sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.startswith(TEMP_PREFIX))
+    stale = [path for path in stale if os.path.isfile(path)]
+    for path in stale:
+        os.remove(path)
+    return stale
+
+
+def sibling(path, tag: str) -> str:
+    """``<parent>/.<tag>-<name>``: a hidden directory beside ``path`` (skipped by ``runs/*`` globs)."""
+    path = os.path.abspath(path)
+    return os.path.join(os.path.dirname(path), f".{tag}-{os.path.basename(path)}")
+
+
+def replace_directory(new, target):
+    """Put the complete directory ``new`` in the place of ``target`` (which may not exist).
+
+    ``target`` is renamed to ``.old-<name>`` first and deleted only once ``new`` is in place, so
+    at every moment one complete version exists; ``finish_replace`` completes an interrupted call.
+    """
+    old = sibling(target, "old")
+    if os.path.lexists(old):
+        shutil.rmtree(old)
+    if os.path.lexists(target):
+        os.rename(target, old)
+    os.rename(new, target)
+    _fsync_directory(os.path.dirname(os.path.abspath(target)))
+    if os.path.lexists(old):
+        shutil.rmtree(old)
+
+
+def finish_replace(target, new):
+    """Complete a ``replace_directory(new, target)`` that was killed: with ``target`` moved aside
+    but ``new`` not yet in its place, move ``new`` in (it was complete: only a complete directory
+    is ever passed), or, without ``new``, move the old ``target`` back. No-op otherwise."""
+    old = sibling(target, "old")
+    if not os.path.lexists(old):
+        return
+    if not os.path.lexists(target):
+        os.rename(new if os.path.isdir(new) else old, target)
+    if os.path.lexists(old):
+        shutil.rmtree(old)
+
+
+def _fsync_directory(directory):
+    # Makes the renames durable; not every platform can open a directory.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

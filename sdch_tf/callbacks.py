@@ -1,8 +1,9 @@
 """Keras callbacks that carry SDCH's schedule around ``fit()`` (SDCH §4.2, Algorithm 1).
 
 Order matters: ``StagedSchedule`` sets the phase before an epoch; at its end ``CodeRefresh``
-updates B, then ``EpochLog`` and ``Checkpoint`` record the finished epoch (so a checkpoint
-always holds the B that the next epoch needs).
+updates B, ``StopOnDivergence`` checks the epoch's values, then ``EpochLog`` and ``Checkpoint``
+record the finished epoch (so a checkpoint always holds the B that the next epoch needs, and
+never a diverged epoch).
 """
 from __future__ import annotations
 
@@ -30,9 +31,21 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
+def non_finite(logs) -> list[str]:
+    """Names of the logged values that are NaN or ±inf, in log order."""
+    return [name for name, value in (logs or {}).items() if not math.isfinite(float(value))]
+
+
 class StopOnDivergence(keras.callbacks.Callback):
-    """Stops at the first non-finite loss with an error that says where and what to try
-    (the model's ``divergence_hint``), instead of letting NaN codes reach B, ITQ and the evaluator."""
+    """Stops at the first non-finite logged value with an error naming the epoch, the step, the
+    phase and the non-finite loss terms, and what to try (the model's ``divergence_hint``),
+    instead of letting NaN codes reach B, ITQ and the evaluator.
+
+    Placed before ``EpochLog`` and ``Checkpoint``: raising stops ``fit`` before the diverged
+    epoch is logged or checkpointed, so the checkpoint of the last finished epoch is kept. The
+    per-step logs are running means over the epoch, so a term turns non-finite at the step it
+    first does and stays so.
+    """
 
     def __init__(self):
         super().__init__()
@@ -42,18 +55,31 @@ class StopOnDivergence(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        if not all(math.isfinite(float(v)) for v in logs.values()):
-            terms = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
-            raise TrainingDiverged(
-                f"training diverged in epoch {self._epoch + 1} ({getattr(self.model, 'phase', 'joint')} phase), "
-                f"step {batch + 1}: "
-                f"{terms}. {getattr(self.model, 'divergence_hint', 'Lower the learning rates.')}"
-            )
+        self._check(logs, f"step {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Epoch-level values some methods add (DCMH's objective J, CMHN's code step diagnostics).
+        self._check(logs, "at the end of the epoch")
+
+    def _check(self, logs, where):
+        bad = non_finite(logs)
+        if not bad:
+            return
+        named = ", ".join(f"{k} is {float(logs[k])}" for k in bad)
+        finite = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items() if k not in bad)
+        raise TrainingDiverged(
+            f"training diverged in epoch {self._epoch + 1} ({getattr(self.model, 'phase', 'joint')} phase), "
+            f"{where}: {named}{f' (finite: {finite})' if finite else ''}. "
+            f"{getattr(self.model, 'divergence_hint', 'Lower the learning rates.')}"
+        )
 
 
 class StagedSchedule(keras.callbacks.Callback):
     """Sets ``model.phase`` for each epoch and retraces the train step when it changes.
+
+    The phase is a function of the epoch alone, so a run resumed after epoch e enters the phase
+    of epoch e + 1; the first epoch of every ``fit`` retraces, whatever phase the model was
+    built or last traced in (a train function traced by an earlier ``fit`` may belong to another).
 
     Setting a group's learning rate to 0 (the paper's wording) is implemented by not
     computing or applying that group's update at all, which is the same thing, cheaper.
@@ -62,12 +88,17 @@ class StagedSchedule(keras.callbacks.Callback):
     def __init__(self, feature_epochs: int = 1, hash_epochs: int = 1):
         super().__init__()
         self.feature_epochs, self.hash_epochs = feature_epochs, hash_epochs
+        self._traced_phase = None
+
+    def on_train_begin(self, logs=None):
+        self._traced_phase = None
 
     def on_epoch_begin(self, epoch, logs=None):
         phase = phase_of_epoch(epoch, self.feature_epochs, self.hash_epochs)
-        if phase != self.model.phase:
+        if phase != self._traced_phase:
             self.model.phase = phase
             self.model.make_train_function(force=True)
+            self._traced_phase = phase
 
 
 class CodeRefresh(keras.callbacks.Callback):
@@ -121,13 +152,14 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """Saves weights, B, Z, optimiser state and the epoch after every epoch (atomically), so that
-    an interrupted run resumes from the last finished epoch."""
+    """Saves weights, B, Z, optimiser state, the epoch and the run's ``identity`` after every
+    epoch (atomically), so that an interrupted run resumes from the last finished epoch.
+    ``epoch`` is the number of finished epochs the file at ``path`` holds (None: none written)."""
 
-    def __init__(self, path):
+    def __init__(self, path, identity: dict | None = None, epoch: int | None = None):
         super().__init__()
-        self.path = path
+        self.path, self.identity, self.epoch = path, identity, epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        checkpoint.save(self.path, self.model, epoch=epoch + 1)
-
+        checkpoint.save(self.path, self.model, epoch=epoch + 1, identity=self.identity)
+        self.epoch = epoch + 1

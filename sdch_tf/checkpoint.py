@@ -2,15 +2,32 @@
 
 A checkpoint is one ``.npz`` holding every model variable (weights, B, recorded Z, and the
 state of the dropout layers' seed generators, so that a resumed run draws the same masks), every
-optimiser variable (Adam moments and step counts) and the number of finished epochs. It is
-written to a temporary file and renamed into place, so an interruption at any moment leaves
-either the previous checkpoint or the new one, never a torn file.
+optimiser variable (Adam moments and step counts), the number of finished epochs, and the
+*identity* of the run it belongs to: JSON data naming everything the training sequence depends
+on besides the epoch — the method, code length, seed, configuration and split (see
+``training.fit_resumable``). The data order and crops of epoch e are a pure function of the seed,
+the split and e (``pipeline.train_batches``, the baselines' batch plans), and the schedule phase
+a pure function of e (``callbacks.StagedSchedule``), so weights + optimiser state + epoch +
+identity are the complete training state. A checkpoint is only restored into the run it names.
+
+It is written to a temporary file and renamed into place, so an interruption at any moment
+leaves either the previous checkpoint or the new one, never a torn file.
 """
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
 from sdch_tf.atomic import atomic_write
+from sdch_tf.input_errors import InputError
+
+IDENTITY_KEY = "identity"
+
+
+class CheckpointMismatch(InputError):
+    """A checkpoint that does not belong to the run or model it is restored into; the message
+    names the file, what differs, and what it holds vs what the run expects."""
 
 
 def _optimizers(model):
@@ -20,10 +37,16 @@ def _optimizers(model):
     return {n: getattr(model, n) for n in names if getattr(model, n, None) is not None}
 
 
-def save(path, model, epoch: int):
+def normalized(identity) -> dict:
+    """``identity`` as plain JSON data (tuples become lists), the form it is recorded in."""
+    return json.loads(json.dumps(identity or {}, sort_keys=True))
+
+
+def save(path, model, epoch: int, identity: dict | None = None):
     """Checkpoint ``model``: an ``SDCH`` (its three optimiser attributes) or a model with an
-    ``optimizers_by_name`` dict (``sdch_tf.hashing_model.CrossModalHashingModel``)."""
-    arrays = {"epoch": np.asarray(epoch)}
+    ``optimizers_by_name`` dict (``sdch_tf.hashing_model.CrossModalHashingModel``), after
+    ``epoch`` finished epochs of the run ``identity`` (JSON data)."""
+    arrays = {"epoch": np.asarray(epoch), IDENTITY_KEY: np.asarray(json.dumps(normalized(identity), sort_keys=True))}
     for i, v in enumerate(model.variables):
         arrays[f"model/{i}"] = np.asarray(v)
     for name, opt in _optimizers(model).items():
@@ -32,33 +55,87 @@ def save(path, model, epoch: int):
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def restore(path, model) -> int:
+def read_identity(path) -> dict:
+    """The run identity recorded in a checkpoint ({} for a checkpoint written without one)."""
+    with np.load(path) as ckpt:
+        return json.loads(str(ckpt[IDENTITY_KEY])) if IDENTITY_KEY in ckpt.files else {}
+
+
+def read_epoch(path) -> int:
+    """The number of finished epochs a checkpoint holds."""
+    with np.load(path) as ckpt:
+        return int(ckpt["epoch"])
+
+
+def differences(recorded, expected, prefix: str = "") -> list[str]:
+    """'key: recorded X, expected Y' for every (dotted) key where two JSON dicts differ."""
+    lines = []
+    for key in sorted(set(recorded) | set(expected), key=str):
+        name = f"{prefix}{key}"
+        a, b = recorded.get(key, "<absent>"), expected.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines += differences(a, b, name + ".")
+        elif a != b:
+            lines.append(f"{name}: recorded {_short(a)}, this run {_short(b)}")
+    return lines
+
+
+def _short(value, limit: int = 60) -> str:
+    text = value if value == "<absent>" else json.dumps(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def check_identity(path, expected: dict | None):
+    """Raise ``CheckpointMismatch`` unless the checkpoint at ``path`` was written by the run ``expected``."""
+    recorded, expected = read_identity(path), normalized(expected)
+    if not recorded and expected:
+        raise CheckpointMismatch(
+            f"checkpoint {path} records no run identity (written by an older version), so it cannot be "
+            "checked against this run; pass --fresh to discard it and train from scratch"
+        )
+    diff = differences(recorded, expected)
+    if diff:
+        shown = "; ".join(diff[:8]) + (f"; and {len(diff) - 8} more" if len(diff) > 8 else "")
+        raise CheckpointMismatch(
+            f"checkpoint {path} was written by another run, it cannot be resumed by this one ({shown}). "
+            "Rerun the command that wrote it, or pass --fresh to discard it and train from scratch"
+        )
+
+
+def restore(path, model, identity: dict | None = None) -> int:
     """Load a checkpoint written by ``save`` into a built, compiled model; returns the epoch.
 
+    Refuses (``CheckpointMismatch``) a checkpoint of another run (``identity`` differs: another
+    seed, configuration, split…) or of another architecture, before changing any variable.
     The optimisers are built first so that their slots exist to receive the saved state.
     """
+    check_identity(path, identity)
     model.build_optimizers()
     with np.load(path) as ckpt:
         groups = {"model": list(model.variables)}
         groups.update({name: list(opt.variables) for name, opt in _optimizers(model).items()})
         saved_groups = {k.split("/")[0] for k in ckpt.files if "/" in k}
         if saved_groups != set(groups):
-            raise ValueError(
+            raise CheckpointMismatch(
                 f"checkpoint {path} holds {sorted(saved_groups)}, the model has {sorted(groups)}; "
                 "it was written by a different configuration"
             )
+        pairs = []
         for name, variables in groups.items():
             saved = sorted((k for k in ckpt.files if k.startswith(name + "/")), key=lambda k: int(k.split("/")[1]))
             if len(saved) != len(variables):
-                raise ValueError(
+                raise CheckpointMismatch(
                     f"checkpoint {path}: {len(saved)} {name} variables saved, the model has {len(variables)}; "
                     "it was written by a different configuration"
                 )
             for key, var in zip(saved, variables):
                 value = ckpt[key]
                 if tuple(value.shape) != tuple(var.shape):
-                    raise ValueError(
+                    raise CheckpointMismatch(
                         f"checkpoint {path}: {key} has shape {value.shape}, {var.path} expects {tuple(var.shape)}"
                     )
-                var.assign(value)
+                pairs.append((var, value))
+        # Assigned only once everything fits: a refused checkpoint leaves the model untouched.
+        for var, value in pairs:
+            var.assign(value)
         return int(ckpt["epoch"])

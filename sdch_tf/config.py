@@ -83,6 +83,8 @@ class SDCHConfig:
     # training data so both modalities start alike (SDCH.initialize_feature_scale).
     data_init: bool = True
     jit_compile: bool = False
+    # float32 as the paper (SDCH §4.2); bf16 / fp16: Keras mixed precision (sdch_tf.precision).
+    precision: str = "fp32"
     image_net: ImageNetConfig = field(default_factory=ImageNetConfig)
     text_net: TextNetConfig = field(default_factory=TextNetConfig)
     data: DataConfig = field(default_factory=DataConfig)

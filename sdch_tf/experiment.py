@@ -14,16 +14,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import evaluation, results
+from sdch_tf import atomic, distribute, evaluation, results, training
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.config import DataConfig
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.datasets import load_dataset
-from sdch_tf.data.split import PROTOCOL_SIZES, Split, make_split
+from sdch_tf.data.datasets import DATASETS, load_dataset
+from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, make_split
 from sdch_tf.data.synthetic import make_synthetic
+from sdch_tf.input_errors import InputError
 from sdch_tf.methods import Method
 
 UNTRAINED_FILE = "untrained.json"
+CODES_FILE = "codes.npz"
 
 # Split sizes for the embedded synthetic set (its default 6,000 samples), in the spirit of the
 # DCMH protocol's 2,000 / 10,000 of MIRFlickr's 20,015.
@@ -34,18 +36,55 @@ DEFAULT_NUM_LABELS = {"iapr": 22}
 
 
 def load_data(cfg: DataConfig) -> CrossModalData:
-    """The dataset a DataConfig names; real datasets are read from local files only."""
+    """The dataset a DataConfig names; real datasets are read from local files only.
+
+    Raises ``InputError`` (or its subclasses ``DatasetNotFoundError``, ``DatasetFormatError``)
+    for an unknown name, missing or malformed files, with a message naming what is wrong.
+    """
     if cfg.dataset == "synthetic":
         return make_synthetic(cfg.synthetic)
+    if cfg.dataset not in DATASETS:
+        raise InputError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(['synthetic', *DATASETS])} "
+                         "(synthetic is embedded and needs no files)")
     num_labels = cfg.num_labels if cfg.num_labels is not None else DEFAULT_NUM_LABELS.get(cfg.dataset)
     return load_dataset(cfg.dataset, cfg.data_dir or "data", num_labels=num_labels)
 
 
 def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
-    """The protocol split (REPRODUCTION.md §2) with the config's size overrides."""
-    num_query, num_train = PROTOCOL_SIZES.get(cfg.dataset, SYNTHETIC_SIZES)
-    return make_split(data.num_samples, cfg.num_query or num_query, cfg.num_train or num_train, seed,
-                      label_fraction=cfg.label_fraction)
+    """The protocol split (REPRODUCTION.md §2) with the config's size overrides.
+
+    Raises ``SplitSizeError`` when the sizes do not fit ``data``, naming the sizes asked (and
+    where they come from) and the samples available; it is cheap, so callers check it before
+    training anything.
+    """
+    protocol_query, protocol_train = PROTOCOL_SIZES.get(cfg.dataset, SYNTHETIC_SIZES)
+    num_query, num_train = cfg.num_query or protocol_query, cfg.num_train or protocol_train
+    try:
+        return make_split(data.num_samples, num_query, num_train, seed, label_fraction=cfg.label_fraction)
+    except SplitSizeError as e:
+        default = (f"the DCMH protocol's for {cfg.dataset}, REPRODUCTION.md §2" if cfg.dataset in PROTOCOL_SIZES
+                   else "the default for the synthetic set")
+        origin = {True: "set by --num-query / --num-train or the preset", False: default}
+        report = data.report
+        dropped = (f"; the files hold {report.num_file_samples}, of which "
+                   f"{report.num_file_samples - data.num_samples} were dropped (data.report says which)"
+                   if report is not None and report.num_file_samples != data.num_samples else "")
+        raise SplitSizeError(
+            f"{data.name}: the split does not fit the dataset: {e}. Asked: {num_query} queries "
+            f"({origin[bool(cfg.num_query)]}) and {num_train} training samples ({origin[bool(cfg.num_train)]}) "
+            f"drawn from the rest, i.e. at least {num_query + num_train} samples; available: "
+            f"{data.num_samples} samples{dropped}. Pass smaller --num-query / --num-train "
+            "(DataConfig.num_query / num_train)"
+        ) from None
+
+
+def op_determinism() -> bool | None:
+    """Whether TensorFlow op determinism was on (``--deterministic``); None if TF cannot say."""
+    try:
+        from tensorflow.python.framework import config as tf_config  # no public getter in TF 2.21
+        return bool(tf_config.is_op_determinism_enabled())
+    except (ImportError, AttributeError):
+        return None
 
 
 def device_description() -> str:
@@ -67,22 +106,49 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
     """Train and evaluate one (method, dataset, bits, seed); returns (result, path of result.json).
 
     A finished run with the same configuration is reused unless ``fresh``; an interrupted one
-    resumes from its checkpoint.
+    resumes from its checkpoint (only if it was written for this run: ``training.claim``).
+
+    Files of the run directory, each written atomically: run.json (identity), untrained.json,
+    checkpoint.npz and epochs.jsonl (every epoch), codes.npz (the final query and database
+    codes, ``np.packbits(codes > 0, axis=1)`` per set with its (n, bits) shape), then
+    result.json, last: its presence means the run is complete.
+
+    With ``fresh``, a run directory that exists is kept until the new run has succeeded: the
+    new one trains in the hidden sibling ``.fresh-<run-id>`` and replaces it at the end, so a
+    fresh run that fails (divergence, interruption, bad input) leaves the recorded result as it was.
     """
-    directory = results.run_dir(out_dir, config, bits, seed)
-    if fresh and os.path.isdir(directory):
-        shutil.rmtree(directory)
-    existing = results.read_result(directory)
+    final = results.run_dir(out_dir, config, bits, seed)
+    staging = atomic.sibling(final, "fresh")
+    atomic.finish_replace(final, staging)
+    existing = None if fresh else results.read_result(final)
     if existing is not None:
         if verbose:
-            print(f"Reusing the finished run in {directory} (pass --fresh to train again)")
-        return existing, os.path.join(directory, results.RESULT_FILE)
+            print(f"Reusing the finished run in {final} (pass --fresh to train again)")
+        return existing, os.path.join(final, results.RESULT_FILE)
+    directory = staging if fresh and os.path.isdir(final) else final
+    if fresh and os.path.isdir(staging):
+        shutil.rmtree(staging)
     os.makedirs(directory, exist_ok=True)
+    stale = atomic.remove_stale_temporaries(directory)
+    if stale and verbose:
+        print(f"Removed {len(stale)} temporary file(s) an interrupted write left in {directory}")
 
     split = split_for(config.data, data, seed)
     if not method.semi_supervised:
         # With --label-fraction < 1 a supervised method sees only the labelled training items.
         split = split.labelled_only()
+    # Everything the training sequence depends on besides the epoch: every method's batch plan
+    # (order, crops, DCMH's text pass, RDCMH's triplets) is drawn from (seed, epoch) over
+    # split.train with sizes and options from the config, and its schedules follow the epoch.
+    training.claim(directory, {
+        "method": config.method, "bits": int(bits), "seed": int(seed),
+        "config": results.config_dict(config, bits),
+        "data": {"name": data.name, "num_samples": int(data.num_samples), "text_dim": int(data.text_dim),
+                 "num_labels": int(data.num_labels), "image_shape": [int(d) for d in data.image_shape]},
+        "split": {"sizes": split.sizes(), "query": training.fingerprint(split.query),
+                  "database": training.fingerprint(split.database), "train": training.fingerprint(split.train),
+                  "labelled": None if split.labelled is None else training.fingerprint(split.labelled)},
+    })
     prep = method.preprocessing(config)
     if verbose:
         print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
@@ -104,15 +170,18 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
     epochs = method.fit(hasher, config, data, split, directory, seed, verbose)
     if verbose:
         print("Evaluating")
-    scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=True,
-                                 verbose=verbose > 0)
+    codes, timing = evaluation.encode_split(hasher, data, split, prep, config.eval_batch_size, verbose > 0)
+    scored = {**evaluation.score(codes, data, split, config.top_k, curves=True), "timing": timing}
+    packed = {name: np.packbits(np.asarray(c) > 0, axis=1) for name, c in codes.items()}
+    shapes = {f"{name}_shape": np.asarray(np.shape(c), np.int64) for name, c in codes.items()}
+    atomic.atomic_write(os.path.join(directory, CODES_FILE), lambda f: np.savez(f, **packed, **shapes))
     result = {
         "method": config.method,
         "dataset": data.name,
         "preset": config.preset,
         "bits": int(bits),
         "seed": int(seed),
-        "run_id": os.path.basename(directory),
+        "run_id": os.path.basename(final),
         "top_k": config.top_k,
         "map_i2t": float(scored["map_i2t"]),
         "map_t2i": float(scored["map_t2i"]),
@@ -132,9 +201,13 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
         "config": results.config_dict(config, bits),
         "environment": {
             "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__,
+            "numpy": np.__version__, **distribute.describe(tf.distribute.get_strategy()),
+            "op_determinism": op_determinism(),
         },
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    return result, results.write_result(directory, result)
+    results.write_result(directory, result)
+    if directory != final:
+        atomic.replace_directory(directory, final)
+    return result, os.path.join(final, results.RESULT_FILE)
 

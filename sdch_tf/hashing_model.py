@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sdch_tf.distribute import num_replicas
 from sdch_tf.itq import sign
 
 # The phase name reported in epoch logs for methods without a staged schedule.
@@ -67,9 +68,12 @@ class CrossModalHashingModel(keras.Model):
         self.bits = int(bits)
         self.num_train = int(num_train)
         shape = (self.num_train, self.bits)
-        self.image_outputs = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="image_outputs")
-        self.text_outputs = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="text_outputs")
-        self.codes = self.add_weight(shape=shape, initializer="ones", trainable=False, name="codes")
+        # "only_first_replica": under tf.distribute every replica stores the same (global-batch)
+        # rows, so one copy of the update is applied to all (sdch_tf.distribute).
+        buffer = dict(shape=shape, trainable=False, aggregation="only_first_replica")
+        self.image_outputs = self.add_weight(initializer="zeros", name="image_outputs", **buffer)
+        self.text_outputs = self.add_weight(initializer="zeros", name="text_outputs", **buffer)
+        self.codes = self.add_weight(initializer="ones", name="codes", **buffer)
         self.phase = JOINT
         self.trackers = {name: keras.metrics.Mean(name=name) for name in log_names}
         self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
@@ -88,14 +92,21 @@ class CrossModalHashingModel(keras.Model):
         self.optimizers_by_name = dict(optimizers)
 
     def build_optimizers(self):
-        """Create the optimiser slots now (checkpoint restore needs them before the first step)."""
+        """Create the optimiser slots now (checkpoint restore needs them before the first step;
+        under tf.distribute they must exist before the first distributed step). Idempotent."""
         for name, variables in self.variable_groups().items():
-            self.optimizers_by_name[name].build(variables)
+            if not self.optimizers_by_name[name].built:
+                self.optimizers_by_name[name].build(variables)
 
     def apply_gradients(self, group: str, loss_tape: tf.GradientTape, loss) -> None:
-        """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser."""
+        """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser.
+
+        Under tf.distribute ``loss`` must be the global batch's loss (computed on
+        ``distribute.gather``-ed outputs); it is divided by the number of replicas here, since the
+        optimiser sums the replicas' gradients (``sdch_tf.distribute``).
+        """
         variables = self.variable_groups()[group]
-        grads = loss_tape.gradient(loss, variables)
+        grads = loss_tape.gradient(loss / num_replicas(), variables)
         self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
 
     @property
@@ -111,8 +122,12 @@ class CrossModalHashingModel(keras.Model):
     # ---------------------------------------------------------------- buffers
     @staticmethod
     def store(buffer, rows, values) -> None:
-        """buffer[rows] = values (rows: (b,) int32 training-set positions)."""
-        buffer.value.scatter_nd_update(tf.reshape(rows, (-1, 1)), tf.cast(values, buffer.dtype))
+        """buffer[rows] = values (rows: (b,) int32 training-set positions, distinct).
+
+        A sparse update (``scatter_update``): the form a mirrored variable accepts in a replica
+        context; under tf.distribute, ``rows`` and ``values`` must be the global batch's.
+        """
+        buffer.value.scatter_update(tf.IndexedSlices(tf.cast(values, buffer.dtype), tf.reshape(rows, (-1,))))
 
     def update_codes(self, epoch: int) -> None:
         """B after an epoch. Default: B = sign(F + G) (DCMH Eq. 5 with γ > 0; DSPAH; RDCMH)."""

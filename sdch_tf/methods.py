@@ -13,6 +13,8 @@ scored like for like.
     fit(hasher, config, data, split, run_dir, seed, verbose) -> list of per-epoch records
                                   trains in place; checkpoints into run_dir and resumes
     preprocessing(config) -> ImagePreprocessing
+    distributable                 True if its train_step gathers the global batch under
+                                  tf.distribute (--distribute; sdch_tf.distribute)
     semi_supervised               True if the method uses unlabelled training items
                                   (split.labelled); otherwise, under --label-fraction < 1,
                                   it is given the labelled training items only
@@ -26,6 +28,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sdch_tf.input_errors import InputError
+
 
 @dataclass(frozen=True)
 class Method:
@@ -35,6 +39,9 @@ class Method:
     fit: Callable[..., list]
     preprocessing: Callable[[Any], Any]
     semi_supervised: bool = False
+    # True if train_step computes its loss on the global batch under tf.distribute
+    # (sdch_tf.distribute): only then does --distribute give the one-device gradients.
+    distributable: bool = False
 
 
 # name → module that defines METHOD.
@@ -48,8 +55,9 @@ METHODS: dict[str, str] = {
 
 
 def get_method(name: str) -> Method:
+    """The registered method ``name``; ``InputError`` (a ValueError) listing the valid names otherwise."""
     try:
         module = METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}") from None
+    except (KeyError, TypeError):
+        raise InputError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}") from None
     return importlib.import_module(module).METHOD

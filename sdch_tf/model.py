@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from sdch_tf import losses
+from sdch_tf.distribute import gather, num_replicas
 from sdch_tf.hashing_model import encode_batches
 from sdch_tf.itq import itq
 from sdch_tf.nets.scaling import rescale_output
@@ -62,14 +63,19 @@ class SDCH(keras.Model):
         self.num_train = int(num_train)
         self.gamma, self.beta1, self.beta2, self.beta3 = float(gamma), float(beta1), float(beta2), float(beta3)
         # fc4 is linear (REPRODUCTION.md §1); SDCH §4.2 initialises it from a normal distribution.
+        # float32 under any precision policy: Z feeds the losses and, through sign, the codes.
         self.hash_layer = keras.layers.Dense(
             self.bits, kernel_initializer="glorot_normal", dtype="float32", name="fc4"
         )
+        # "only_first_replica": under a tf.distribute strategy every replica computes the same
+        # update (the global batch's, see ``train_step``), so one copy of it is applied to all.
         self.codes = self.add_weight(
-            shape=(2 * self.num_train, self.bits), initializer="ones", trainable=False, name="codes"
+            shape=(2 * self.num_train, self.bits), initializer="ones", trainable=False, name="codes",
+            aggregation="only_first_replica",
         )
         self.z_record = self.add_weight(
-            shape=(2 * self.num_train, self.bits), initializer="zeros", trainable=False, name="z_record"
+            shape=(2 * self.num_train, self.bits), initializer="zeros", trainable=False, name="z_record",
+            aggregation="only_first_replica",
         )
         self._pretrained_ids = {id(v) for v in pretrained_variables}
         self.phase = JOINT
@@ -110,11 +116,15 @@ class SDCH(keras.Model):
             raise ValueError("the model has pretrained image layers: give them a pretrained_optimizer")
 
     def build_optimizers(self):
-        """Create the optimiser slots now (checkpoint restore needs them before the first step)."""
-        self.hash_optimizer.build(self.hash_variables)
-        self.feature_optimizer.build(self.feature_variables)
-        if self.pretrained_optimizer is not None:
-            self.pretrained_optimizer.build(self.pretrained_variables)
+        """Create the optimiser slots now (checkpoint restore needs them before the first step).
+
+        Idempotent: ``LossScaleOptimizer.build`` would add its variables again on a second call.
+        """
+        for optimizer, variables in ((self.hash_optimizer, self.hash_variables),
+                                     (self.feature_optimizer, self.feature_variables),
+                                     (self.pretrained_optimizer, self.pretrained_variables)):
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(variables)
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=False):
@@ -124,12 +134,26 @@ class SDCH(keras.Model):
         return {"z_image": z_image, "z_text": z_text}
 
     def _features(self, data, training):
-        return self.image_net(data["image"], training=training), self.text_net(data["text"], training=training)
+        """Image and text features of the *global* batch (every replica's rows, in batch order).
+
+        Under ``--distribute`` each replica computes its own rows and ``distribute.gather``
+        assembles the whole batch, because SDCH's losses pair every sample of a batch with every
+        other (see ``sdch_tf.distribute``); on one device the gather is the identity.
+        """
+        f_x = self.image_net(data["image"], training=training)
+        f_y = self.text_net(data["text"], training=training)
+        return gather(tf.cast(f_x, tf.float32)), gather(tf.cast(f_y, tf.float32))
 
     def train_step(self, data):
-        """One iteration of Algorithm 1 in the current phase; see ``PHASES``."""
-        labels = data["label"]
-        rows = tf.concat([data["index"], data["index"] + self.num_train], axis=0)
+        """One iteration of Algorithm 1 in the current phase; see ``PHASES``.
+
+        Losses are computed in float32 on the global batch; what is differentiated is the loss
+        divided by the number of replicas, since the optimisers sum the replicas' gradients
+        (``sdch_tf.distribute``). The logged values are the unscaled losses.
+        """
+        labels, index = gather(data["label"]), gather(data["index"])
+        share = 1.0 / num_replicas()
+        rows = tf.concat([index, index + self.num_train], axis=0)
         s_f = losses.label_similarity(labels, labels)            # (b, b): image i vs text j
         s_h = 2.0 * tf.tile(s_f, [2, 2]) - 1.0                   # (2b, 2b): Z's columns, both modalities
         b = tf.gather(self.codes, rows)
@@ -138,7 +162,8 @@ class SDCH(keras.Model):
             with tf.GradientTape() as tape:
                 f_x, f_y = self._features(data, training=True)
                 l_f = losses.feature_loss(f_x, f_y, s_f)
-            self._apply_feature_gradients(tape.gradient(l_f, self._feature_net_variables()))
+                scaled = self.feature_optimizer.scale_loss(l_f * share)
+            self._apply_feature_gradients(tape.gradient(scaled, self._feature_net_variables()))
             z = self.hash_layer(tf.concat([f_x, f_y], axis=0))  # recorded for the ITQ initialisation
             values = {"loss": l_f, "L_f": l_f}
         elif self.phase == HASH:
@@ -148,7 +173,8 @@ class SDCH(keras.Model):
                 z = self.hash_layer(f)
                 terms = losses.hash_loss_terms(z, b, s_h, self.beta1, self.beta2, self.beta3)
                 l_h = tf.add_n(list(terms.values()))
-            self.hash_optimizer.apply_gradients(zip(tape.gradient(l_h, self.hash_variables), self.hash_variables))
+                scaled = self.hash_optimizer.scale_loss(l_h * share)
+            self.hash_optimizer.apply_gradients(zip(tape.gradient(scaled, self.hash_variables), self.hash_variables))
             l_f = losses.feature_loss(f_x, f_y, s_f)
             values = {"loss": losses.total_loss(l_f, l_h, self.gamma), "L_f": l_f, "L_h": l_h, **terms}
         else:
@@ -164,17 +190,20 @@ class SDCH(keras.Model):
                         l_h_first = losses.hash_loss(
                             self.hash_layer(tf.stop_gradient(f)), b, s_h, self.beta1, self.beta2, self.beta3
                         )
-                    grads_h = tape_h.gradient(l_h_first, self.hash_variables)
+                        scaled_h = self.hash_optimizer.scale_loss(l_h_first * share)
+                    grads_h = tape_h.gradient(scaled_h, self.hash_variables)
                     self.hash_optimizer.apply_gradients(zip(grads_h, self.hash_variables))
                 z = self.hash_layer(f)
                 terms = losses.hash_loss_terms(z, b, s_h, self.beta1, self.beta2, self.beta3)
                 l_h = tf.add_n(list(terms.values()))
                 l_f = losses.feature_loss(f_x, f_y, s_f)
                 loss = losses.total_loss(l_f, l_h, self.gamma)
-            self._apply_feature_gradients(tape_f.gradient(loss, self._feature_net_variables()))
+                scaled = self.feature_optimizer.scale_loss(loss * share)
+            self._apply_feature_gradients(tape_f.gradient(scaled, self._feature_net_variables()))
             values = {"loss": loss, "L_f": l_f, "L_h": l_h, **terms}
 
-        self.z_record.value.scatter_nd_update(rows[:, None], tf.cast(z, self.z_record.dtype))
+        # Every replica holds the global z and rows, so every copy of the buffer gets the same update.
+        self.z_record.value.scatter_update(tf.IndexedSlices(tf.cast(z, self.z_record.dtype), rows))
         for name in _PHASE_LOGS[self.phase]:
             self.trackers[name].update_state(values[name])
         return {name: self.trackers[name].result() for name in _PHASE_LOGS[self.phase]}
@@ -186,7 +215,10 @@ class SDCH(keras.Model):
             (pretrained if id(v) in self._pretrained_ids else feature).append((g, v))
         self.feature_optimizer.apply_gradients(feature)
         if pretrained:
-            self.pretrained_optimizer.apply_gradients(pretrained)
+            # Under fp16 the loss was scaled by the feature optimiser's loss scale; the pretrained
+            # group's optimiser unscales by its own (1 / 1 = 1 otherwise).
+            ratio = self.pretrained_optimizer.scale_loss(1.0) / self.feature_optimizer.scale_loss(1.0)
+            self.pretrained_optimizer.apply_gradients([(g * ratio, v) for g, v in pretrained])
 
     def initialize_feature_scale(self, images, texts):
         """Data-dependent initialisation of img-fc3 and txt-fc3 on a batch of training samples.

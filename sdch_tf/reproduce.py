@@ -54,6 +54,15 @@ class DataCache:
         return self._data[key]
 
 
+def check_inputs(plan, load) -> None:
+    """Loads the data of every planned run and checks its split sizes, so that bad data or sizes
+    stop the command (``InputError``) before anything is trained or any run directory is made."""
+    from sdch_tf import experiment
+
+    for run in plan:
+        experiment.split_for(run.config.data, load(run.config), run.seed)
+
+
 def parse_weights(pairs: list[str], methods) -> dict[str, str]:
     weights = {}
     for pair in pairs:
@@ -110,19 +119,31 @@ def build_plan(args, out: str):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sdch_tf import run_plan, sweep
+    from sdch_tf.input_errors import InputError
 
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
-    plan = build_plan(args, out)
+    try:
+        plan = build_plan(args, out)
+    except SystemExit as e:  # a bad --weights METHOD=PATH or a flag a method has no field for
+        if not isinstance(e.code, str):
+            raise
+        print(e.code, file=sys.stderr)
+        return 2
     print(f"Reproducing SDCH Tables 2–3 and Figures 4–5 on {args.dataset} (preset {args.preset}) into {out}")
     print(run_plan.describe(plan, sweep.recorded_runs(out)))
     if args.dry_run:
         return 0
     for run_id in sweep.reuse_main_runs(plan, out):
         print(f"  reusing the recorded main run {run_id} for a sweep (same configuration)")
+    cache = DataCache()
     try:
-        run_plan.execute(plan, DataCache().load, verbose=0 if args.quiet else 1)
+        check_inputs(plan, cache.load)
+        run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
         return 130
+    except InputError as e:  # bad data / weights / sizes: as python -m sdch_tf.train does
+        print(f"\nerror: {e}", file=sys.stderr)
+        return 2
     if args.no_draw:
         return 0
     from sdch_tf.figures.draw import draw_all

@@ -112,11 +112,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sdch_tf import run_plan
-    from sdch_tf.reproduce import DataCache, method_config
+    from sdch_tf.input_errors import InputError
+    from sdch_tf.reproduce import DataCache, check_inputs, method_config
 
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
-    base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
-    base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
+    try:
+        base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
+        base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
+    except SystemExit as e:  # a bad --set FIELD=VALUE
+        if not isinstance(e.code, str):
+            raise
+        print(e.code, file=sys.stderr)
+        return 2
     values = args.values or DEFAULT_VALUES[args.param]
     plan = sweep_plan(args.param, values, base, args.bits, range(args.seed, args.seed + args.runs), out)
     evidence = recorded_runs(out)
@@ -129,9 +136,13 @@ def main(argv=None) -> int:
         print(f"  reusing the recorded main run {run_id} (same configuration)")
     cache = DataCache()
     try:
+        check_inputs(plan, cache.load)
         done = run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
         return 130
+    except InputError as e:  # bad data / weights / sizes: as python -m sdch_tf.train does
+        print(f"\nerror: {e}", file=sys.stderr)
+        return 2
     print(f"\n{args.param:>8}  seed  I→T mAP@500  T→I mAP@500")
     for run in done:
         print(f"{run['config'][args.param]:>8g}  {run['seed']:>4}  {run['map_i2t']:>11.4f}  {run['map_t2i']:>11.4f}")

@@ -50,6 +50,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "RDCMH), ResNet-34 .npz (DSPAH)")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
     p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    p.add_argument("--precision", default=None, choices=("fp32", "bf16", "fp16"),
+                   help="fp32 (the paper's); bf16 / fp16: Keras mixed precision, fp16 with loss scaling "
+                        "(default: the preset's, fp32)")
+    p.add_argument("--distribute", default="none", choices=("none", "mirrored", "multiworker"),
+                   help="mirrored: MirroredStrategy over every visible GPU; multiworker: "
+                        "MultiWorkerMirroredStrategy from TF_CONFIG. Same gradients as one device")
+    p.add_argument("--deterministic", action="store_true",
+                   help="enable TensorFlow op determinism: reruns give bit-identical codes (slower on GPU)")
     p.add_argument("--out", default="results", help="output directory; runs go to OUT/runs/<run-id>/")
     p.add_argument("--fresh", action="store_true", help="discard a finished or interrupted run with the same config")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -75,7 +83,8 @@ def build_config(args):
     for field, flag, value in (("bits", "--bits", tuple(args.bits) if args.bits else None),
                                ("epochs", "--epochs", args.epochs), ("batch_size", "--batch-size", args.batch_size),
                                ("weights", "--weights", args.weights), ("optimizer", "--optimizer", args.optimizer),
-                               ("jit_compile", "--jit", True if args.jit else None)):
+                               ("jit_compile", "--jit", True if args.jit else None),
+                               ("precision", "--precision", args.precision)):
         if value is None:
             continue
         if field not in fields:
@@ -84,33 +93,90 @@ def build_config(args):
     return dataclasses.replace(config, **overrides)
 
 
+def runtime_setup(args):
+    """Determinism and the distribution strategy; returns (strategy, output directory of this worker).
+
+    Under ``--distribute multiworker`` only the chief writes into ``--out``; the other workers
+    write their (identical) checkpoints and results under ``--out/.worker-<id>``, so that no two
+    processes race on one file.
+    """
+    import tensorflow as tf
+
+    from sdch_tf import distribute
+
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = distribute.make_strategy(args.distribute)
+    out = args.out
+    if not distribute.is_chief(strategy):
+        out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
+    if strategy.num_replicas_in_sync > 1:
+        print(f"Training on {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__})")
+    return strategy, out
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
 
     from sdch_tf import experiment, results
     from sdch_tf.callbacks import TrainingDiverged
-    from sdch_tf.data.datasets import DatasetNotFoundError
+    from sdch_tf.input_errors import InputError
     from sdch_tf.methods import get_method
 
-    config = build_config(args)
-    method = get_method(config.method)
-    verbose = 0 if args.quiet else 1
+    # Bad input — a data or weights file, a size, a name — ends as one "error: ..." line and
+    # status 2, never a traceback (sdch_tf.input_errors).
+    bad_input = InputError
     try:
-        data = experiment.load_data(config.data)
-    except DatasetNotFoundError as e:
+        config = build_config(args)
+    except SystemExit as e:  # build_config refuses a flag the method has no field for
+        if not isinstance(e.code, str):
+            raise
+        print(e.code, file=sys.stderr)
+        return 2
+    except bad_input as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{data.name}: {data.num_samples} samples, images {data.image_shape}, text {data.text_dim}-d, "
-          f"{data.num_labels} labels")
+    method = get_method(config.method)
+    verbose = 0 if args.quiet else 1
+    if args.distribute != "none" and not method.distributable:
+        print(f"error: --distribute {args.distribute} does not apply to --method {args.method} yet: its train step "
+              "does not gather the global batch across replicas (sdch_tf.distribute), so it would train a different "
+              "objective. Train it on one device.", file=sys.stderr)
+        return 2
+    try:
+        data = experiment.load_data(config.data)
+    except bad_input as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = data.report
+    dropped = (f" ({report.num_file_samples} in the files, {report.num_file_samples - data.num_samples} dropped: "
+               "see the lines above)" if report is not None and report.num_file_samples != data.num_samples else "")
+    print(f"{data.name}: {data.num_samples} samples{dropped}, images {data.image_shape}, text {data.text_dim}-d, "
+          f"{data.num_labels} labels", flush=True)
+    try:
+        # The split sizes are checked now, so that a split that does not fit fails before any training.
+        experiment.split_for(config.data, data, args.seed)
+    except bad_input as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
+    try:
+        strategy, out = runtime_setup(args)
+    except bad_input as e:  # e.g. --distribute multiworker without a usable TF_CONFIG
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     runs, paths = [], []
     for bits in config.bits:
         for seed in range(args.seed, args.seed + args.runs):
             try:
-                result, path = experiment.run(method, config, data, bits, seed, args.out, args.fresh, verbose)
+                with strategy.scope():
+                    result, path = experiment.run(method, config, data, bits, seed, out, args.fresh, verbose)
             except TrainingDiverged as e:
                 print(f"\nerror: {e}", file=sys.stderr)
                 return 3
+            except bad_input as e:  # e.g. a weights file that does not fit the network, met when building it
+                print(f"\nerror: {e}", file=sys.stderr)
+                return 2
             runs.append(result)
             paths.append(path)
 

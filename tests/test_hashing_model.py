@@ -1,5 +1,6 @@
 """The two-network baseline skeleton (sdch_tf.hashing_model) and the resumable fit (sdch_tf.training)."""
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -7,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from sdch_tf import checkpoint
-from sdch_tf.callbacks import UpdateCodes
+from sdch_tf.callbacks import StagedSchedule, UpdateCodes
 from sdch_tf.hashing_model import CrossModalHashingModel, encode_batches
-from sdch_tf.training import CHECKPOINT_FILE, EPOCH_LOG_FILE, fit_resumable
+from sdch_tf.training import CHECKPOINT_FILE, EPOCH_LOG_FILE, claim, fit_resumable
 
 BITS, N, DIM = 4, 12, 6
 
@@ -123,3 +124,64 @@ def test_fit_resumes_after_the_last_finished_epoch(tmp_path):
     fit_resumable(straight, _batches, 3, [UpdateCodes()], str(tmp_path / "straight"), verbose=0)
     for a, b in zip(resumed.weights, straight.weights):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_a_checkpoint_is_resumed_only_by_the_run_it_names(tmp_path):
+    identity = {"seed": 0, "config": {"batch_size": 5, "epochs": 3}}
+    ours, other = tmp_path / "ours", tmp_path / "other"
+    for directory, seed in ((ours, 0), (other, 1)):
+        os.makedirs(directory)
+        claim(str(directory), {**identity, "seed": seed})
+    fit_resumable(_model(), _batches, 1, [UpdateCodes()], str(ours), verbose=0)
+    assert checkpoint.read_identity(ours / CHECKPOINT_FILE) == identity
+
+    shutil.copy(ours / CHECKPOINT_FILE, other / CHECKPOINT_FILE)
+    model = _model()
+    before = [np.asarray(w).copy() for w in model.weights]
+    with pytest.raises(checkpoint.CheckpointMismatch,
+                       match=r"written by another run, .*\(seed: recorded 0, this run 1\)"):
+        fit_resumable(model, _batches, 2, [UpdateCodes()], str(other), verbose=0)
+    for a, b in zip(before, model.weights):
+        np.testing.assert_array_equal(a, np.asarray(b))  # refused before anything was restored
+
+    # Its own run resumes it; a directory claimed by one run refuses another.
+    records = fit_resumable(_model(), _batches, 2, [UpdateCodes()], str(ours), verbose=0)
+    assert [r["epoch"] for r in records] == [1, 2]
+    claim(str(ours), identity)
+    with pytest.raises(checkpoint.CheckpointMismatch, match=r"belongs to another run \(config.batch_size: recorded 5, "
+                                                            r"this run 6\)"):
+        claim(str(ours), {**identity, "config": {"batch_size": 6, "epochs": 3}})
+
+
+def test_a_checkpoint_without_identity_is_refused_by_a_run_that_has_one(tmp_path):
+    fit_resumable(_model(), _batches, 1, [UpdateCodes()], str(tmp_path), verbose=0)
+    assert checkpoint.read_identity(tmp_path / CHECKPOINT_FILE) == {}
+    claim(str(tmp_path), {"seed": 0})
+    with pytest.raises(checkpoint.CheckpointMismatch, match="records no run identity"):
+        fit_resumable(_model(), _batches, 2, [UpdateCodes()], str(tmp_path), verbose=0)
+
+
+class _PhasedModel:
+    """What StagedSchedule uses of SDCH: ``phase`` and ``make_train_function``."""
+
+    def __init__(self, phase):
+        self.phase, self.traced = phase, []
+
+    def make_train_function(self, force=False):
+        self.traced.append((self.phase, force))
+
+
+def test_a_resumed_fit_enters_the_phase_of_its_epoch_and_retraces():
+    # Built in the joint phase (as SDCH is), resumed after epoch 2: the joint phase, traced anew.
+    model = _PhasedModel("joint")
+    schedule = StagedSchedule()
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    schedule.on_epoch_begin(2)
+    schedule.on_epoch_begin(3)
+    assert model.phase == "joint" and model.traced == [("joint", True)]
+    # Resumed after epoch 1 by a new fit of the same model: the hash phase.
+    schedule.on_train_begin()
+    schedule.on_epoch_begin(1)
+    schedule.on_epoch_begin(2)
+    assert model.traced == [("joint", True), ("hash", True), ("joint", True)]

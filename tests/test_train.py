@@ -1,11 +1,12 @@
 """End-to-end wiring of ``python -m sdch_tf.train`` with the real smoke preset."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 
-from sdch_tf import callbacks, results, train
+from sdch_tf import callbacks, checkpoint, results, train
 
 REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
             "config", "split", "epochs", "timing", "curves", "untrained", "retrievals"}
@@ -118,6 +119,19 @@ def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
     assert code == 3
     err = capsys.readouterr().err
     assert "training diverged in epoch" in err and "phase), step" in err and "--optimizer adam" in err
+    # The message names the non-finite terms and the checkpoint kept (the last finished epoch's).
+    match = re.search(r"training diverged in epoch (\d+) \((\w+) phase\), step \d+: (\w+) is (nan|inf|-inf)", err)
+    assert match, err
+    epoch, phase, term = int(match[1]), match[2], match[3]
+    assert term in {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance"}
+    (run_dir,) = tmp_path.glob("runs/*")
+    assert not (run_dir / "result.json").exists()
+    if epoch > 1:
+        assert f"The checkpoint after epoch {epoch - 1} is kept in {run_dir / 'checkpoint.npz'}" in err
+        assert checkpoint.read_epoch(run_dir / "checkpoint.npz") == epoch - 1
+        assert len(callbacks.EpochLog.read(run_dir / "epochs.jsonl")) == epoch - 1
+    else:
+        assert "No epoch finished" in err and not (run_dir / "checkpoint.npz").exists()
 
 
 def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):

@@ -13,13 +13,13 @@ from sdch_tf.data.dataset import ArrayImages, CrossModalData, ImageSource
 from sdch_tf.data.split import PROTOCOL_SIZES, Split, make_split
 
 _LAZY = {
-    # mat.py
+    # mat.py, mat_images.py
     "MatFileError": "mat",
-    "HDF5Images": "mat",
+    "HDF5Images": "mat_images",
     "mat_version": "mat",
     "list_variables": "mat",
     "read_array": "mat",
-    "read_images": "mat",
+    "read_images": "mat_images",
     "write_mat_v5": "mat",
     "write_mat_v73": "mat",
     # datasets.py
@@ -60,8 +60,9 @@ def __dir__():
 if TYPE_CHECKING:
     from sdch_tf.data.datasets import (DATASETS, DatasetFormatError, DatasetNotFoundError, SubsetImages,
                                        keep_top_concepts, load_dataset, top_concepts, write_mirflickr)
-    from sdch_tf.data.mat import (HDF5Images, MatFileError, list_variables, mat_version, read_array, read_images,
-                                  write_mat_v5, write_mat_v73)
+    from sdch_tf.data.mat import (MatFileError, list_variables, mat_version, read_array, write_mat_v5,
+                                  write_mat_v73)
+    from sdch_tf.data.mat_images import HDF5Images, read_images
     from sdch_tf.data.pipeline import (ImagePreprocessing, image_batches, preprocess_images, text_batches,
                                        train_batches)
     from sdch_tf.data.synthetic import SyntheticConfig, make_synthetic

@@ -8,9 +8,12 @@ a batch of indices on demand; texts and labels are small and held as arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sdch_tf.data.datasets import LoadReport
 
 
 @runtime_checkable
@@ -59,6 +62,8 @@ class CrossModalData:
         label_names: optional names of the C concepts.
         vocabulary: optional names of the d text dimensions (words), for display only
             (SDCH Fig. 3 shows retrieved texts as words).
+        report: for data read from files (``datasets.load_dataset``), what loading dropped
+            (samples without labels) and noticed (all-zero texts), in file terms; else None.
     """
 
     name: str
@@ -67,6 +72,7 @@ class CrossModalData:
     labels: np.ndarray
     label_names: tuple[str, ...] | None = None
     vocabulary: tuple[str, ...] | None = None
+    report: LoadReport | None = None
 
     def __post_init__(self):
         n = len(self.images)

@@ -17,26 +17,38 @@ nuswide-tc10   nus-wide-tc10-{iall,lall,yall}.mat                         IAll, 
 Labels are MATLAB (N, C) in {0, 1}, texts (N, d) bag-of-words, images uint8 in the DCMH
 layout (h5py (N, 3, W, H)). Nothing is ever downloaded: a missing file raises
 ``DatasetNotFoundError`` saying what was looked for and how to run the embedded synthetic set.
+
+The files are checked as they are read; a ``DatasetFormatError`` names the file, the key and
+(for bad values) the samples, what was found and what was expected. Two properties of the
+data are not errors: samples with no label at all are dropped (the DCMH protocol) and
+samples whose text vector is all zero are kept (NUS-WIDE has items with none of the 1000
+vocabulary words); both are counted in ``CrossModalData.report`` and logged as warnings
+(logger ``sdch_tf.data.datasets``; without logging configured Python prints them on stderr).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sdch_tf.data import mat
 from sdch_tf.data.dataset import ArrayImages, CrossModalData, ImageSource
+from sdch_tf.input_errors import InputError
+
+_log = logging.getLogger(__name__)
 
 SYNTHETIC_HINT = "python -m sdch_tf.train --dataset synthetic"
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(InputError, FileNotFoundError):
     """The dataset's files are not in ``data_dir``; the message lists every path looked for."""
 
 
-class DatasetFormatError(ValueError):
-    """A dataset file is unreadable or lacks / mis-shapes a variable; names file, key and shapes."""
+class DatasetFormatError(InputError):
+    """A dataset file is unreadable, lacks / mis-shapes a variable or holds bad values; names the
+    file, the key, the samples (for values), what was found and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -99,22 +111,101 @@ DATASETS: dict[str, _Spec] = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class LoadReport:
+    """What ``load_dataset`` dropped and noticed, in terms of the files (rows are 0-based).
+
+    Attributes:
+        dataset: the dataset name.
+        labels_source, texts_source: ``"<path> '<key>'"`` of the label and text variables.
+        num_file_samples: N in the files.
+        rows: int64 (N',) the file row of each returned sample, ascending.
+        unlabelled: int64 file rows dropped because they have no label at all (the DCMH
+            protocol keeps only labelled samples: similarity is "share a label", SDCH §4.1).
+        no_top_concept: int64 file rows dropped by ``num_labels``: all their labels are
+            outside the C most frequent concepts (SDCH §4.1, IAPR TC-12).
+        zero_text: int64 indices into the returned data of the samples whose text vector is
+            all zero; they are kept (legitimate items with none of the vocabulary words).
+    """
+
+    dataset: str
+    labels_source: str
+    texts_source: str
+    num_file_samples: int
+    rows: np.ndarray
+    unlabelled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    no_top_concept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    num_labels: int | None = None
+    zero_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def num_unlabelled_dropped(self) -> int:
+        return len(self.unlabelled)
+
+    @property
+    def num_zero_text(self) -> int:
+        return len(self.zero_text)
+
+    def lines(self) -> list[str]:
+        """One line per event (none when the files were used as they are)."""
+        lines = []
+        if len(self.unlabelled):
+            lines.append(
+                f"{self.dataset}: dropped {len(self.unlabelled)} of {self.num_file_samples} samples that have no "
+                f"label (an all-zero row in {self.labels_source}; the DCMH protocol keeps labelled samples "
+                f"only): file rows {_first(self.unlabelled)} (0-based)"
+            )
+        if len(self.no_top_concept):
+            lines.append(
+                f"{self.dataset}: dropped {len(self.no_top_concept)} more samples with none of the "
+                f"{self.num_labels} most frequent concepts (num_labels={self.num_labels}, SDCH §4.1): "
+                f"file rows {_first(self.no_top_concept)} (0-based)"
+            )
+        if len(self.zero_text):
+            where = f"samples {_first(self.zero_text)}"
+            file_rows = self.rows[self.zero_text]
+            if not np.array_equal(file_rows, self.zero_text):
+                where += f" (file rows {_first(file_rows)})"
+            lines.append(
+                f"{self.dataset}: warning: {len(self.zero_text)} of {len(self.rows)} samples have an all-zero "
+                f"text vector in {self.texts_source} (no vocabulary word); kept: {where}"
+            )
+        return lines
+
+
+def _first(indices: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(i)) for i in indices[:limit])
+    return shown + (", ..." if len(indices) > limit else "")  # each line states the count
+
+
 def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> CrossModalData:
     """Reads dataset ``name`` from the MAT-files in ``data_dir`` (REPRODUCTION.md §2).
+
+    Samples with no label at all are dropped (the DCMH protocol); samples whose text vector is
+    all zero are kept. Both are counted in the returned data's ``report`` (``LoadReport``) and
+    logged as one warning line each, naming the dataset, the file and the count.
 
     Args:
         name: ``mirflickr``, ``iapr``, ``nuswide`` or ``nuswide-tc10``.
         data_dir: directory holding the files (see the module docstring).
         num_labels: keep only the C most frequent concepts and the samples that still have a
             label (SDCH §4.1 for IAPR TC-12: "We used 22 most frequent concepts, and selected
-            the corresponding samples"); None keeps all labels and all samples.
+            the corresponding samples"); None keeps all labels.
 
     Returns:
-        ``CrossModalData`` with images (N, H, W, 3) uint8 RGB (lazy for v7.3 files), texts
-        float32 (N, d) and labels uint8 (N, C) in {0, 1}, in file order.
+        ``CrossModalData`` with images (N', H, W, 3) uint8 RGB (lazy for v7.3 files: dropped
+        samples are skipped by index, never copied), texts float32 (N', d), labels uint8
+        (N', C) in {0, 1}, in file order, and ``report``.
+
+    Raises:
+        DatasetNotFoundError: a file is missing (the message lists every path looked for).
+        DatasetFormatError: a file is unreadable (truncated, not a MAT-file), a variable is
+            missing or has the wrong dtype / rank, the sample counts disagree, labels are not
+            in {0, 1} or texts not finite (naming the samples), or no sample has a label.
+        InputError: an unknown ``name``, or ``num_labels`` outside [1, C].
     """
     if name not in DATASETS:
-        raise ValueError(
+        raise InputError(
             f"unknown dataset {name!r}; file datasets are {sorted(DATASETS)} "
             f"(the embedded synthetic set needs no files: {SYNTHETIC_HINT})"
         )
@@ -127,12 +218,18 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
     images_path, images_key = directory / layout.images[0], layout.images[1]
 
     labels = _read_labels(labels_path, labels_key, _expected_shape("labels", spec))
+    if num_labels is not None and not 1 <= num_labels <= labels.shape[1]:
+        raise InputError(
+            f"num_labels={num_labels} is outside [1, {labels.shape[1]}]: {labels_path} {labels_key!r} has "
+            f"shape {labels.shape}, i.e. {labels.shape[1]} concepts"
+        )
     texts = _read_texts(texts_path, texts_key, _expected_shape("texts", spec))
     n = labels.shape[0]
     if texts.shape[0] != n:
         raise DatasetFormatError(
             f"{name}: row counts disagree: {labels_path} {labels_key!r} has shape {labels.shape} "
-            f"(N = {n}) but {texts_path} {texts_key!r} has shape {texts.shape}; expected ({n}, d)"
+            f"(N = {n}) but {texts_path} {texts_key!r} has shape {texts.shape}; expected ({n}, d), "
+            f"one row per sample in both{_row_vector_hint(labels.shape, texts.shape)}"
         )
     try:
         images = mat.read_images(images_path, images_key, num_samples=n)
@@ -142,10 +239,59 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
             f"{_expected_shape('images', spec)}"
         ) from e
 
-    data = CrossModalData(name=name, images=images, texts=texts, labels=labels)
-    if num_labels is not None:
-        data = keep_top_concepts(data, num_labels)
-    return data
+    labels_source, texts_source = f"{labels_path} {labels_key!r}", f"{texts_path} {texts_key!r}"
+    labelled = np.flatnonzero(labels.any(axis=1))
+    if not len(labelled):
+        raise DatasetFormatError(
+            f"{labels_source}: none of the {n} samples has a label (every row of the {labels.shape} matrix "
+            f"is zero); expected {_expected_shape('labels', spec)}, samples without labels being dropped"
+        )
+    if num_labels is None:
+        columns, rows = None, labelled
+    else:
+        # Samples without any label count for no concept: selecting on all rows gives the same
+        # columns, and rows within ``labelled``.
+        columns, rows = top_concepts(labels, num_labels)
+    data = _subset(CrossModalData(name=name, images=images, texts=texts, labels=labels), rows, columns)
+    report = LoadReport(
+        dataset=name, labels_source=labels_source, texts_source=texts_source, num_file_samples=n, rows=rows,
+        unlabelled=np.setdiff1d(np.arange(n), labelled).astype(np.int64),
+        no_top_concept=np.setdiff1d(labelled, rows).astype(np.int64), num_labels=num_labels,
+        zero_text=_zero_rows(data.texts),
+    )
+    for line in report.lines():
+        _log.warning(line)
+    return CrossModalData(name=name, images=data.images, texts=data.texts, labels=data.labels, report=report)
+
+
+def _row_vector_hint(*shapes: tuple) -> str:
+    """MATLAB has no 1-D arrays: a vector saved from Python or MATLAB becomes one row (1, n)."""
+    rows = [shape for shape in shapes if shape[0] == 1]
+    if len(rows) == 1:
+        return f" (a {rows[0]} variable is a single row: a 1-D vector saved as a MATLAB row?)"
+    return ""
+
+
+def _zero_rows(texts: np.ndarray, block: int = 16384) -> np.ndarray:
+    """int64 indices of the all-zero rows of ``texts``, scanned in row blocks (bounded temporaries)."""
+    found = [start + np.flatnonzero(~texts[start:start + block].any(axis=1))
+             for start in range(0, texts.shape[0], block)]
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, np.int64)
+
+
+def _bad_entries(array: np.ndarray, bad, limit: int = 3, block: int = 16384) -> tuple[int, str]:
+    """(count, description of the first ``limit``) of the entries where ``bad(block)`` is True,
+    e.g. ``"[3, 2] = nan, [9, 0] = inf"`` as 0-based [sample row, column], scanned in row blocks."""
+    count, shown = 0, []
+    for start in range(0, array.shape[0], block):
+        part = array[start:start + block]
+        mask = bad(part)
+        hits = int(mask.sum())
+        if hits and len(shown) < limit:
+            for r, c in np.argwhere(mask)[:limit - len(shown)]:
+                shown.append(f"[{start + r}, {c}] = {part[r, c].item()!r}")
+        count += hits
+    return count, ", ".join(shown)
 
 
 def _find_layout(name: str, spec: _Spec, directory: Path) -> _Layout:
@@ -198,24 +344,38 @@ def _read_labels(path: Path, key: str, expected: str) -> np.ndarray:
         raise DatasetFormatError(
             f"{path}: {key!r} must be a 2-D label matrix MATLAB (N, C); found shape {labels.shape}"
         )
+    if labels.shape[0] == 0 or labels.shape[1] == 0:
+        raise DatasetFormatError(f"{path}: {key!r} is empty: shape {labels.shape}; expected {expected}")
     binary = (labels == 0) | (labels == 1)
     if not binary.all():
         bad = np.unique(labels[~binary])[:5]
+        count, first = _bad_entries(labels, lambda part: (part != 0) & (part != 1))
         raise DatasetFormatError(
-            f"{path}: {key!r} (shape {labels.shape}) must hold labels in {{0, 1}}; found values {bad.tolist()}"
+            f"{path}: {key!r} (shape {labels.shape}) must hold labels in {{0, 1}}; found values {bad.tolist()} "
+            f"in {count} entries, first at [sample row, column] (0-based) {first}"
         )
     return labels.astype(np.uint8)
 
 
 def _read_texts(path: Path, key: str, expected: str) -> np.ndarray:
-    texts = _read(path, key, expected)
+    # Cast while reading: v7.3 texts are read in row blocks, so NUS-WIDE's 195,834 × 1000
+    # MATLAB doubles (1.5 GB) never exist whole as float64; v5 files are loaded whole by scipy.
+    try:
+        texts = mat.read_array(path, key, dtype=np.float32)
+    except mat.MatFileError as e:
+        raise DatasetFormatError(f"{e}; expected {key!r}: {expected}") from e
     if texts.ndim != 2:
         raise DatasetFormatError(
             f"{path}: {key!r} must be a 2-D bag-of-words matrix MATLAB (N, d); found shape {texts.shape}"
         )
-    texts = texts.astype(np.float32)
-    if not np.isfinite(texts).all():
-        raise DatasetFormatError(f"{path}: {key!r} (shape {texts.shape}) holds non-finite values")
+    if texts.shape[1] == 0:
+        raise DatasetFormatError(f"{path}: {key!r} has no columns: shape {texts.shape}; expected {expected}")
+    count, first = _bad_entries(texts, lambda part: ~np.isfinite(part))
+    if count:
+        raise DatasetFormatError(
+            f"{path}: {key!r} (shape {texts.shape}) holds non-finite values (NaN or ±inf): {count} of them, first "
+            f"at [sample row, column] (0-based) {first}; expected finite word counts or weights"
+        )
     return texts
 
 
@@ -269,20 +429,28 @@ def top_concepts(labels: np.ndarray, num_labels: int) -> tuple[np.ndarray, np.nd
 def keep_top_concepts(data: CrossModalData, num_labels: int) -> CrossModalData:
     """``data`` restricted to its ``num_labels`` most frequent concepts and the samples that keep one."""
     columns, rows = top_concepts(data.labels, num_labels)
+    return _subset(data, rows, columns)
+
+
+def _subset(data: CrossModalData, rows: np.ndarray, columns: np.ndarray | None = None) -> CrossModalData:
+    """The samples ``rows`` (ascending) and label ``columns`` (None: all) of ``data``, images kept lazy;
+    ``data`` itself when nothing is left out. Never modifies ``data``."""
+    if len(rows) == data.num_samples and columns is None:
+        return data
     if len(rows) == data.num_samples:
-        images = data.images
-    elif isinstance(data.images, ArrayImages):
-        images = ArrayImages(data.images.read(rows))
+        images, texts = data.images, data.texts
     else:
-        images = SubsetImages(data.images, rows)
-    names = None if data.label_names is None else tuple(data.label_names[c] for c in columns)
-    return CrossModalData(
-        name=data.name,
-        images=images,
-        texts=data.texts[rows],
-        labels=data.labels[np.ix_(rows, columns)],
-        label_names=names,
-    )
+        if isinstance(data.images, ArrayImages):
+            images = ArrayImages(data.images.read(rows))
+        else:
+            images = SubsetImages(data.images, rows)
+        texts = data.texts[rows]
+    labels = data.labels[rows] if columns is None else data.labels[np.ix_(rows, columns)]
+    names = data.label_names
+    if names is not None and columns is not None:
+        names = tuple(names[c] for c in columns)
+    return CrossModalData(name=data.name, images=images, texts=texts, labels=labels, label_names=names,
+                          vocabulary=data.vocabulary)
 
 
 # --------------------------------------------------------------------------------------------

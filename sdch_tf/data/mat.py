@@ -11,8 +11,11 @@ mix both versions, sometimes within one dataset, so nothing here trusts a file n
   read with ``scipy.io.loadmat``, which already returns MATLAB order.
 
 Images are the exception to "read fully": NUS-WIDE is ~29 GB as uint8. ``read_images``
-returns an ``ImageSource``: lazy (``HDF5Images``, one h5py read per batch) for v7.3, in
-memory (``ArrayImages``) for v5, where scipy loads the variable whole anyway.
+returns an ``ImageSource``: lazy for v7.3 (``HDF5Images``: the requested samples only, by
+``os.preadv`` when the storage allows, else by h5py), in memory (``ArrayImages``) for v5,
+where scipy loads the variable whole anyway. Other v7.3 arrays are read in blocks of h5py
+rows, cast to the requested dtype block by block (``read_array(..., dtype=)``), so that
+NUS-WIDE's 195,834 × 1000 double texts never exist whole as float64.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
-from sdch_tf.data.dataset import ArrayImages, ImageSource
+from sdch_tf.data.dataset import ImageSource
+from sdch_tf.input_errors import InputError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,7 +60,7 @@ _DCMH_LAYOUT = "MATLAB (H, W, 3, N), i.e. h5py (N, 3, W, H) [DCMH]"
 _NHWC_LAYOUT = "MATLAB (N, H, W, 3), i.e. h5py (3, W, H, N)"
 
 
-class MatFileError(ValueError):
+class MatFileError(InputError):
     """A file that is not a readable MAT-file, or lacks / mis-shapes a variable. Names the file."""
 
 
@@ -95,7 +99,7 @@ def list_variables(path: PathLike) -> dict[str, tuple[tuple[int, ...], str]]:
         try:
             return {name: (tuple(int(s) for s in shape), cls) for name, shape, cls in scipy.io.whosmat(path)}
         except Exception as e:  # scipy raises several types for corrupt files
-            raise MatFileError(f"{path}: cannot read the MATLAB v5 file: {e}") from e
+            raise MatFileError(_v5_unreadable(path, e)) from e
     out = {}
     with _open_h5(path) as f:
         for name, obj in f.items():
@@ -116,9 +120,9 @@ def _describe_text(path: str) -> str:
     return ", ".join(f"{name} {shape} {cls}" for name, (shape, cls) in variables.items())
 
 
-def _open_h5(path: str) -> h5py.File:
+def _open_h5(path: str, **kwargs) -> h5py.File:
     try:
-        return h5py.File(path, "r")
+        return h5py.File(path, "r", **kwargs)
     except OSError as e:
         raise MatFileError(f"{path}: cannot open the MATLAB v7.3 (HDF5) file: {e}") from e
 
@@ -140,27 +144,37 @@ def _h5_matlab_shape(obj) -> tuple[int, ...]:
 # Reading
 
 
-def read_array(path: PathLike, key: str) -> np.ndarray:
+def read_array(path: PathLike, key: str, dtype=None) -> np.ndarray:
     """The whole numeric variable ``key`` in MATLAB dimension order (sparse becomes dense).
 
     Use for the small arrays (labels, bag-of-words texts); images go through ``read_images``.
-    The dtype is the stored one (MATLAB double -> float64, logical -> uint8 as scipy does).
+    ``dtype=None`` keeps the stored dtype (MATLAB double -> float64, logical -> uint8 as
+    scipy does); otherwise values are cast to ``dtype`` as ``ndarray.astype`` does.
+
+    Memory: v7.3 dense variables are read ``_READ_BLOCK_BYTES`` of h5py rows at a time into
+    the (C-contiguous) result, so the peak is the result plus one block, whatever the stored
+    dtype; v7.3 sparse ones are built from their nonzeros directly in ``dtype``. v5 files are
+    loaded whole by scipy in the stored dtype and then cast: the peak is both copies.
     """
     path = os.fspath(path)
     if mat_version(path) == V5:
         array = _read_v5(path, key)
-    else:
-        with _open_h5(path) as f:
-            obj = _h5_get(f, path, key)
-            array = _read_h5(obj, path, key)
-    return array
+        return array if dtype is None else array.astype(dtype, copy=False)
+    with _open_h5(path) as f:
+        obj = _h5_get(f, path, key)
+        return _read_h5(obj, path, key, dtype)
+
+
+def _v5_unreadable(path: str, error: Exception) -> str:
+    return (f"{path}: cannot read the MATLAB v5 file ({os.path.getsize(path):,} bytes; it may be truncated or "
+            f"corrupt): {error}")
 
 
 def _read_v5(path: str, key: str) -> np.ndarray:
     try:
         contents = scipy.io.loadmat(path, variable_names=[key])
-    except Exception as e:
-        raise MatFileError(f"{path}: cannot read the MATLAB v5 file: {e}") from e
+    except Exception as e:  # scipy raises several types for corrupt files
+        raise MatFileError(_v5_unreadable(path, e)) from e
     if key not in contents:
         raise MatFileError(f"{path}: no variable {key!r}; variables present: {_describe_text(path)}")
     value = contents[key]
@@ -180,10 +194,14 @@ def _h5_get(f: h5py.File, path: str, key: str):
     return f[key]
 
 
-def _read_h5(obj, path: str, key: str) -> np.ndarray:
+# v7.3 dense reads go through blocks of this many bytes (in the stored dtype).
+_READ_BLOCK_BYTES = 32 * 2**20
+
+
+def _read_h5(obj, path: str, key: str, dtype=None) -> np.ndarray:
     if isinstance(obj, h5py.Group):
         if "MATLAB_sparse" in obj.attrs:
-            return _read_h5_sparse(obj, path, key)
+            return _read_h5_sparse(obj, path, key, dtype)
         raise MatFileError(
             f"{path}: variable {key!r} is a MATLAB {_h5_class(obj) or 'group'}, expected a numeric array"
         )
@@ -192,10 +210,19 @@ def _read_h5(obj, path: str, key: str) -> np.ndarray:
             f"{path}: variable {key!r} is not a numeric array (HDF5 dtype {obj.dtype}, "
             f"MATLAB class {_h5_class(obj)!r})"
         )
-    return np.ascontiguousarray(obj[()].T)  # h5py dims are MATLAB's reversed
+    if obj.ndim == 0:
+        return np.asarray(obj[()], dtype=dtype)
+    # h5py dims are MATLAB's reversed: fill the MATLAB-order result through its transpose.
+    out = np.empty(obj.shape[::-1], dtype=obj.dtype if dtype is None else dtype)
+    target = out.T
+    row_bytes = max(1, int(np.prod(obj.shape[1:], dtype=np.int64)) * obj.dtype.itemsize)
+    rows = max(1, _READ_BLOCK_BYTES // row_bytes)
+    for start in range(0, obj.shape[0], rows):
+        target[start:start + rows] = obj[start:start + rows]  # numpy's cast: same as astype
+    return out
 
 
-def _read_h5_sparse(group: h5py.Group, path: str, key: str) -> np.ndarray:
+def _read_h5_sparse(group: h5py.Group, path: str, key: str, dtype=None) -> np.ndarray:
     """MATLAB v7.3 sparse matrix: CSC with ``data``, ``ir`` (row indices), ``jc`` (column starts)."""
     rows, cols = _h5_matlab_shape(group)
     jc = group["jc"][()].astype(np.int64)
@@ -207,115 +234,22 @@ def _read_h5_sparse(group: h5py.Group, path: str, key: str) -> np.ndarray:
         matrix = scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
     except ValueError as e:
         raise MatFileError(f"{path}: sparse variable {key!r} is malformed: {e}") from e
+    if dtype is not None:  # cast the nonzeros (summed in the stored dtype first), never a dense copy
+        matrix.sum_duplicates()
+        matrix = matrix.astype(dtype)
     return matrix.toarray()
 
 
-def image_layout(matlab_shape: tuple[int, ...], num_samples: int | None) -> tuple[int, int, int, int]:
-    """Permutation taking a MATLAB-order image array to (N, H, W, 3).
-
-    Returns ``axes`` such that ``np.transpose(matlab_array, axes)`` is (N, H, W, 3). The
-    sample axis is recognised by its size ``num_samples`` (the number of label rows) and the
-    channel axis by size 3. When both layouts fit (only possible if N == 3), DCMH's wins.
-    Raises ``ValueError`` (without a file name; callers add it).
-    """
-    shape = tuple(matlab_shape)
-    expected = f"{_DCMH_LAYOUT} or {_NHWC_LAYOUT}"
-    if len(shape) != 4:
-        raise ValueError(f"expected a 4-D image array, {expected}; found MATLAB shape {shape}")
-    n_ok = (lambda size: True) if num_samples is None else (lambda size: size == num_samples)
-    if shape[2] == 3 and n_ok(shape[3]):  # MATLAB (H, W, 3, N)
-        return (3, 0, 1, 2)
-    if shape[3] == 3 and n_ok(shape[0]):  # MATLAB (N, H, W, 3)
-        return (0, 1, 2, 3)
-    n_text = "N" if num_samples is None else f"N = {num_samples}"
-    raise ValueError(f"expected images as {expected} with {n_text}; found MATLAB shape {shape}")
+# Images are read by index in their own module; these names stay importable from here.
+_IMAGE_NAMES = ("HDF5Images", "image_layout", "read_images")
 
 
-class HDF5Images:
-    """Lazy ``ImageSource`` over a v7.3 image variable: reads only the requested samples.
+def __getattr__(name):
+    if name in _IMAGE_NAMES:  # imported on first use: mat_images imports this module
+        from sdch_tf.data import mat_images
 
-    Keeps the file open; ``dataset`` is the h5py dataset (never an ndarray). ``read`` makes
-    one h5py call per request: indices are sorted and deduplicated (h5py's fancy indexing
-    needs increasing indices; a contiguous run is read as a slice), then the requested
-    order, repeats included, is restored. h5py serialises concurrent reads with its own
-    lock, so parallel tf.data calls are safe.
-    """
-
-    def __init__(self, path: PathLike, key: str, num_samples: int | None = None):
-        self.path = os.fspath(path)
-        self.key = key
-        self._file = _open_h5(self.path)
-        try:
-            dataset = _h5_get(self._file, self.path, key)
-            if not isinstance(dataset, h5py.Dataset) or dataset.dtype != np.uint8:
-                raise MatFileError(
-                    f"{self.path}: variable {key!r} must be a uint8 image array, found "
-                    f"{getattr(dataset, 'dtype', 'a MATLAB ' + _h5_class(dataset))}"
-                )
-            try:
-                axes = image_layout(_h5_matlab_shape(dataset), num_samples)
-            except ValueError as e:
-                raise MatFileError(f"{self.path}: variable {key!r}: {e}") from None
-        except BaseException:
-            self._file.close()
-            raise
-        self.dataset = dataset
-        # h5py axes are MATLAB's reversed: MATLAB axis a is h5py axis 3 - a.
-        self._sample_axis_h5 = 3 - axes[0]
-        # After reading, the h5py-order block is reversed back to MATLAB order, then permuted.
-        self._axes = axes
-        h5_shape = dataset.shape
-        matlab_shape = tuple(int(s) for s in reversed(h5_shape))
-        self.shape = tuple(matlab_shape[a] for a in axes)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def read(self, indices: np.ndarray) -> np.ndarray:
-        """uint8 (len(indices), H, W, 3) in the order of ``indices`` (repeats allowed)."""
-        indices = np.asarray(indices)
-        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
-            raise ValueError(f"{self.path}:{self.key}: indices must be a 1-D integer array, got {indices.dtype} "
-                             f"{indices.shape}")
-        n = self.shape[0]
-        if indices.size == 0:
-            return np.zeros((0,) + self.shape[1:], np.uint8)
-        if indices.min() < 0 or indices.max() >= n:
-            raise IndexError(
-                f"{self.path}:{self.key}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]"
-            )
-        unique, inverse = np.unique(indices, return_inverse=True)
-        selection = [slice(None)] * 4
-        if unique[-1] - unique[0] + 1 == len(unique):  # a contiguous run: one hyperslab, h5py's fast path
-            selection[self._sample_axis_h5] = slice(int(unique[0]), int(unique[-1]) + 1)
-        else:
-            selection[self._sample_axis_h5] = unique
-        block = self.dataset[tuple(selection)]
-        images = np.transpose(block.T, self._axes)
-        return np.ascontiguousarray(images[inverse.reshape(-1)])
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def read_images(path: PathLike, key: str, num_samples: int | None = None) -> ImageSource:
-    """The uint8 images under ``key`` as an ``ImageSource`` of shape (N, H, W, 3), upright.
-
-    v7.3: ``HDF5Images`` (lazy). v5: ``ArrayImages`` (scipy loads the variable whole).
-    ``num_samples`` identifies the sample axis (see ``image_layout``); the DCMH layout, h5py
-    (N, 3, W, H), becomes N×H×W×3 by ``transpose(0, 3, 2, 1)``. Any image size.
-    """
-    path = os.fspath(path)
-    if mat_version(path) == V73:
-        return HDF5Images(path, key, num_samples)
-    array = _read_v5(path, key)
-    if array.dtype != np.uint8:
-        raise MatFileError(f"{path}: variable {key!r} must be a uint8 image array, found {array.dtype}")
-    try:
-        axes = image_layout(array.shape, num_samples)
-    except ValueError as e:
-        raise MatFileError(f"{path}: variable {key!r}: {e}") from None
-    return ArrayImages(np.ascontiguousarray(np.transpose(array, axes)))
+        return getattr(mat_images, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,13 @@ ImageNet mean of the loaded weights is subtracted; Caffe's AlexNet expects BGR c
 
 Images are read through ``ImageSource.read`` once per batch, inside ``tf.numpy_function``,
 so HDF5-backed sources are read by batch and never loaded whole; texts and labels are
-gathered by the same call, which is what keeps the three modalities paired.
+gathered by the same call, which is what keeps the three modalities paired. The parallel
+maps run several reads at once: ``mat.HDF5Images``' pread reader really overlaps them (it
+releases the GIL and takes no lock), its h5py reader serialises them.
+
+Memory: what is in flight is a few batches (parallel map calls plus the prefetch buffer),
+whatever the dataset size; the only O(N) arrays here are the index arrays (int64, and the
+epoch's order and crop offsets for training), never images.
 """
 from __future__ import annotations
 
@@ -143,16 +149,24 @@ def train_batches(
     seed: int,
     *,
     start_epoch: int = 0,
+    stop_epoch: int | None = None,
 ) -> tf.data.Dataset:
-    """Training batches of paired samples; each iteration of the dataset is one epoch.
+    """Training batches of paired samples, epoch after epoch.
 
-    Every iteration draws a new order of ``indices`` and new crop offsets from
-    ``np.random.default_rng([seed, epoch])``, ``epoch`` counting the iterations from
-    ``start_epoch``: reshuffled every epoch, and the same sequence of epochs for the same
+    Epoch e visits ``indices`` in the order ``np.random.default_rng([seed, e])`` draws, with
+    crop offsets from the same generator: reshuffled every epoch, the same epochs for the same
     seed. The last partial batch is kept, so each training sample is seen once per epoch
-    (Algorithm 1 records Z per sample, REPRODUCTION.md §1). Every iteration counts, even
-    one that only peeks at a batch (Keras does so to build an unbuilt model); when resuming
-    training after epoch e, pass ``start_epoch=e`` to continue the same sequence.
+    (Algorithm 1 records Z per sample, REPRODUCTION.md §1).
+
+    With ``stop_epoch``: the dataset is epochs ``start_epoch`` .. ``stop_epoch`` − 1 in
+    sequence, ``num_train_batches(len(indices), batch_size)`` batches each (give that to
+    ``fit(steps_per_epoch=)``). Every iterator of it yields the same batches, whatever other
+    iterators were made before — Keras under a ``tf.distribute`` strategy makes one to peek at
+    a batch and discards it — so the data order depends on (seed, epoch) alone; resuming after
+    epoch e is ``start_epoch=e``.
+
+    Without ``stop_epoch`` (the baselines' use): each iteration of the dataset is one epoch,
+    counted from ``start_epoch`` by the iterations made so far (a peeking iterator counts).
 
     Yields dicts:
         image: float32 (b, crop, crop, 3), random crop per sample.
@@ -163,22 +177,40 @@ def train_batches(
     indices = _checked_indices(data, indices)
     batch_size = _checked_batch_size(batch_size)
     n = len(indices)
-    epochs = itertools.count(int(start_epoch))
+    num_batches = num_train_batches(n, batch_size)
 
-    def epoch_plan():
-        rng = np.random.default_rng([int(seed), next(epochs)])
+    def epoch_plan(epoch):
+        """(order (n,) int32, crop offsets (n, 2) int32) of one epoch."""
+        rng = np.random.default_rng([int(seed), int(epoch)])
         order = rng.permutation(n).astype(np.int32)
         offsets = rng.integers(0, prep.max_offset + 1, size=(n, 2), dtype=np.int32)
-        for start in range(0, n, batch_size):
-            yield order[start:start + batch_size], offsets[start:start + batch_size]
+        return order, offsets
 
-    plan = tf.data.Dataset.from_generator(
-        epoch_plan,
-        output_signature=(
-            tf.TensorSpec((None,), tf.int32),
-            tf.TensorSpec((None, 2), tf.int32),
-        ),
-    )
+    if stop_epoch is None:
+        epochs = itertools.count(int(start_epoch))
+
+        def counted_epoch():
+            order, offsets = epoch_plan(next(epochs))
+            for start in range(0, n, batch_size):
+                yield order[start:start + batch_size], offsets[start:start + batch_size]
+
+        plan = tf.data.Dataset.from_generator(
+            counted_epoch,
+            output_signature=(tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None, 2), tf.int32)),
+        )
+        total_batches = num_batches
+    else:
+        if int(stop_epoch) <= int(start_epoch):
+            raise ValueError(f"stop_epoch must exceed start_epoch, got {start_epoch} .. {stop_epoch}")
+
+        def one_epoch(epoch):
+            order, offsets = tf.numpy_function(epoch_plan, [epoch], [tf.int32, tf.int32], name="epoch_plan")
+            order.set_shape((n,))
+            offsets.set_shape((n, 2))
+            return tf.data.Dataset.from_tensor_slices((order, offsets)).batch(batch_size)
+
+        plan = tf.data.Dataset.range(int(start_epoch), int(stop_epoch)).flat_map(one_epoch)
+        total_batches = num_batches * (int(stop_epoch) - int(start_epoch))
     read = _paired_reader(data, indices)
 
     def load(positions, offsets):
@@ -191,10 +223,14 @@ def train_batches(
         }
 
     batches = plan.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # A generator's length is unknown to tf.data; stating it lets Keras size its progress bar
-    # and spares its "input ran out of data" warning after the first epoch.
-    num_batches = -(-n // batch_size)
-    return batches.apply(tf.data.experimental.assert_cardinality(num_batches)).prefetch(tf.data.AUTOTUNE)
+    # tf.data cannot count a generator's or a flat_map's batches; stating the number lets Keras
+    # size its progress bar and spares its "input ran out of data" warning.
+    return batches.apply(tf.data.experimental.assert_cardinality(total_batches)).prefetch(tf.data.AUTOTUNE)
+
+
+def num_train_batches(num_samples: int, batch_size: int) -> int:
+    """Batches of one training epoch: the last, partial one included."""
+    return -(-int(num_samples) // int(batch_size))
 
 
 def _paired_reader(data: CrossModalData, indices: np.ndarray):

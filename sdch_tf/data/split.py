@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sdch_tf.input_errors import InputError
+
 # (num_query, num_train) per dataset, REPRODUCTION.md §2.
 PROTOCOL_SIZES: dict[str, tuple[int, int]] = {
     "mirflickr": (2000, 10000),
@@ -25,6 +27,10 @@ PROTOCOL_SIZES: dict[str, tuple[int, int]] = {
     # gives one protocol for NUS-WIDE; nothing says the variant changes it).
     "nuswide-tc10": (2100, 10500),
 }
+
+
+class SplitSizeError(InputError):
+    """The requested query / training set sizes do not fit the dataset; says what was asked and what is there."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,18 +65,24 @@ class Split:
 def make_split(num_samples: int, num_query: int, num_train: int, seed: int, label_fraction: float = 1.0) -> Split:
     """Seeded split of range(num_samples) into query / database, training set from the database;
     with ``label_fraction`` < 1, round(fraction · num_train) training items (at least one) keep
-    their labels, drawn with ``np.random.default_rng([seed, 1])``."""
+    their labels, drawn with ``np.random.default_rng([seed, 1])``.
+
+    Raises:
+        SplitSizeError: a size is not positive, or num_query + num_train > num_samples (the
+            training set is drawn from the database, i.e. the samples that are not queries).
+        InputError: label_fraction outside (0, 1].
+    """
     if num_query <= 0 or num_train <= 0:
-        raise ValueError(f"num_query and num_train must be positive, got {num_query} and {num_train}")
+        raise SplitSizeError(f"num_query and num_train must be positive, got {num_query} and {num_train}")
     if num_query >= num_samples:
-        raise ValueError(f"num_query={num_query} leaves no database out of {num_samples} samples")
+        raise SplitSizeError(f"num_query={num_query} leaves no database out of {num_samples} samples")
     if num_train > num_samples - num_query:
-        raise ValueError(
+        raise SplitSizeError(
             f"num_train={num_train} exceeds the database size {num_samples - num_query} "
             f"({num_samples} samples minus {num_query} queries)"
         )
     if not 0.0 < label_fraction <= 1.0:
-        raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
+        raise InputError(f"label_fraction must be in (0, 1], got {label_fraction}")
     perm = np.random.default_rng(seed).permutation(num_samples).astype(np.int64)
     database = perm[num_query:]
     labelled = None

@@ -31,6 +31,7 @@ import tensorflow as tf
 from keras import ops
 
 from sdch_tf.config import ImageNetConfig
+from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 
 # The seven layers initialised from the pretrained AlexNet (SDCH §4.2); the model trains
 # them at one tenth of the feature learning rate.
@@ -353,28 +354,28 @@ def pretrained_variables(image_net: keras.Model) -> list:
 
 def _read_weights_file(path: str) -> dict:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"AlexNet weights file not found: {path!r} (expected bvlc_alexnet.npy)")
+        raise WeightsNotFoundError(f"AlexNet weights file not found: {path!r} (expected bvlc_alexnet.npy)")
     expected = "expected bvlc_alexnet.npy, a pickled dict {name: [W, b]} saved with np.save"
     try:
         # The file is a pickle: loading it runs code from the file, so load only trusted weights.
         loaded = np.load(path, allow_pickle=True, encoding="latin1")
     except Exception as error:  # a legacy torch pickle, a truncated file, text...
         reason = f"{type(error).__name__}: {error}"
-        raise ValueError(f"{path}: could not be read by np.load ({reason}); {expected}") from None
+        raise WeightsFileError(f"{path}: could not be read by np.load ({reason}); {expected}") from None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         loaded.close()
         kind = "a zip archive (.npz, or a PyTorch checkpoint)" if zipfile.is_zipfile(path) else "an archive"
-        raise ValueError(f"{path}: is {kind}, not a single pickled object; {expected}")
+        raise WeightsFileError(f"{path}: is {kind}, not a single pickled object; {expected}")
     if not isinstance(loaded, np.ndarray) or loaded.dtype != object or loaded.shape != ():
         found = (
             f"an array of shape {loaded.shape}, dtype {loaded.dtype}"
             if isinstance(loaded, np.ndarray)
             else type(loaded).__name__
         )
-        raise ValueError(f"{path}: holds {found}; {expected}")
+        raise WeightsFileError(f"{path}: holds {found}; {expected}")
     weights = loaded.item()
     if not isinstance(weights, dict):
-        raise ValueError(f"{path}: holds a pickled {type(weights).__name__}, not a dict; {expected}")
+        raise WeightsFileError(f"{path}: holds a pickled {type(weights).__name__}, not a dict; {expected}")
     return weights
 
 
@@ -390,14 +391,15 @@ def load_bvlc_alexnet(image_net: keras.Model, path: str | os.PathLike) -> None:
     so a failed load leaves the network as it was.
 
     Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: not a pickled dict, a key missing, an entry not [W, b], or a shape mismatch.
+        WeightsNotFoundError (a FileNotFoundError): no file at ``path``.
+        WeightsFileError (a ValueError): not a pickled dict, a key missing, an entry not [W, b],
+            or a shape mismatch (naming the file, the layer and the expected vs found shapes).
     """
     path = os.fspath(path)
     weights = _read_weights_file(path)
     missing = [name for name in PRETRAINED_LAYERS if name not in weights]
     if missing:
-        raise ValueError(f"{path}: missing key(s) {missing}; keys found: {sorted(map(str, weights))}")
+        raise WeightsFileError(f"{path}: missing key(s) {missing}; keys found: {sorted(map(str, weights))}")
     assignments = []
     for layer in _pretrained_layers(image_net):
         entry = weights[layer.name]
@@ -405,7 +407,7 @@ def load_bvlc_alexnet(image_net: keras.Model, path: str | os.PathLike) -> None:
         pair = isinstance(entry, (list, tuple)) or object_vector
         if not pair or len(entry) != 2:
             found = f"{type(entry).__name__} of length {len(entry)}" if pair else type(entry).__name__
-            raise ValueError(f"{path}: key {layer.name!r} must be [W, b], found a {found}")
+            raise WeightsFileError(f"{path}: key {layer.name!r} must be [W, b], found a {found}")
         for role, variable, value in (("W", layer.kernel, entry[0]), ("b", layer.bias, entry[1])):
             value = np.asarray(value)
             expected = tuple(variable.shape)
@@ -418,12 +420,12 @@ def load_bvlc_alexnet(image_net: keras.Model, path: str | os.PathLike) -> None:
                     if tuple(layer.kernel.shape) != paper
                     else f"bvlc_alexnet.npy has {layer.name} W of shape {paper}"
                 )
-                raise ValueError(
+                raise WeightsFileError(
                     f"{path}: {layer.name} {role} has shape {value.shape}, layer {layer.name!r} expects "
                     f"{expected}; {hint}"
                 )
             if not np.issubdtype(value.dtype, np.floating):
-                raise ValueError(f"{path}: {layer.name} {role} has dtype {value.dtype}, expected floating point")
+                raise WeightsFileError(f"{path}: {layer.name} {role} has dtype {value.dtype}, expected floating point")
             assignments.append((variable, value.astype(np.float32, copy=False)))
     for variable, value in assignments:
         variable.assign(value)

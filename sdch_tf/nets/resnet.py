@@ -53,6 +53,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
+
 # torchvision's ImageNet normalisation on the 0–1 scale, and on the 0–255 scale of our pipeline.
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
@@ -213,43 +215,62 @@ def load_torchvision_resnet(model: keras.Model, path: str | os.PathLike) -> list
     assigned, so a failed load leaves the model as it was. Returns the keys loaded.
 
     Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: not an ``.npz``, a key missing, or a shape mismatch (e.g. a scaled-down
-            preset given ImageNet ResNet-34 weights).
+        WeightsNotFoundError (a FileNotFoundError): no file at ``path``.
+        WeightsFileError (a ValueError): not an ``.npz``, an unreadable array, a key missing
+            (with the blocks per stage of the file and of the model: a ResNet-18 file, say), or
+            a shape mismatch (e.g. a scaled-down preset given ImageNet ResNet-34 weights).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"ResNet weights file not found: {path!r} (expected a torchvision state dict "
-                                "saved with np.savez, see sdch_tf/nets/resnet.py)")
+        raise WeightsNotFoundError(f"ResNet weights file not found: {path!r} (expected a torchvision state dict "
+                                   "saved with np.savez, see sdch_tf/nets/resnet.py)")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not an .npz archive; expected the torchvision ResNet-34 state dict saved with "
-                         "np.savez (keys conv1.weight, bn1.running_mean, layer1.0.conv1.weight, ...)")
+        raise WeightsFileError(f"{path}: not an .npz archive; expected the torchvision ResNet-34 state dict saved with "
+                               "np.savez (keys conv1.weight, bn1.running_mean, layer1.0.conv1.weight, ...)")
     expected = _expected_arrays(model)
     assignments = []
     with np.load(path, allow_pickle=False) as archive:
         if any(name.startswith("archive/") or name == "data.pkl" for name in archive.files):
-            raise ValueError(f"{path}: looks like a PyTorch .pth zip, not an .npz; convert it (resnet.py docstring)")
+            raise WeightsFileError(f"{path}: looks like a PyTorch .pth zip, not an .npz; convert it "
+                                   "(resnet.py docstring)")
         missing = [key for key, _, _ in expected if key not in archive.files]
         if missing:
             shown = ", ".join(missing[:6]) + (f", ... ({len(missing)} in all)" if len(missing) > 6 else "")
-            raise ValueError(f"{path}: missing key(s) {shown}; keys found start with "
-                             f"{sorted(archive.files)[:6]}")
+            raise WeightsFileError(f"{path}: missing key(s) {shown}; keys found start with "
+                                   f"{sorted(archive.files)[:6]}; blocks per stage: the file has "
+                                   f"{_blocks_per_stage(archive.files)}, the model "
+                                   f"{_blocks_per_stage([key for key, _, _ in expected])}")
         for key, variable, torch_shape in expected:
-            value = archive[key]
+            try:
+                value = archive[key]
+            except Exception as error:  # a corrupt member, an object array (needs pickle), ...
+                raise WeightsFileError(f"{path}: cannot read the array {key!r} ({type(error).__name__}: {error}); "
+                                       "expected float arrays saved with np.savez") from None
             if value.shape != torch_shape:
-                raise ValueError(
+                raise WeightsFileError(
                     f"{path}: {key} has shape {value.shape}, the model expects {torch_shape}"
                     + (" (OIHW)" if value.ndim == 4 else "")
                     + "; ImageNet weights need the paper preset's ResNet-34 (widths 64..512, blocks 3,4,6,3)"
                 )
             if not np.issubdtype(value.dtype, np.floating):
-                raise ValueError(f"{path}: {key} has dtype {value.dtype}, expected floating point")
+                raise WeightsFileError(f"{path}: {key} has dtype {value.dtype}, expected floating point")
             if value.ndim == 4:
                 value = value.transpose(2, 3, 1, 0)  # OIHW → HWIO
             assignments.append((key, variable, value.astype(np.float32)))
     for _, variable, value in assignments:
         variable.assign(value)
     return [key for key, _, _ in assignments]
+
+
+def _blocks_per_stage(keys) -> tuple[int, ...]:
+    """(blocks in layer1, ..., layer4) of torchvision keys ``layer<s>.<i>.…``: (3, 4, 6, 3) for ResNet-34."""
+    counts = [0, 0, 0, 0]
+    for key in keys:
+        parts = key.split(".")
+        if len(parts) > 2 and parts[0] in ("layer1", "layer2", "layer3", "layer4") and parts[1].isdigit():
+            stage = int(parts[0][-1]) - 1
+            counts[stage] = max(counts[stage], int(parts[1]) + 1)
+    return tuple(counts)
 
 
 def pretrained_variables(model: keras.Model) -> list:

@@ -58,6 +58,7 @@ import scipy.io
 import tensorflow as tf
 
 from sdch_tf.config import CAFFE_IMAGENET_MEAN_RGB
+from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.alexnet import PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
 
 # The seven layers with weights in imagenet-vgg-f.mat that the hashing methods fine-tune
@@ -274,15 +275,15 @@ def _numbers(value) -> np.ndarray:
 
 def _loadmat(path: str, variable_names=None) -> dict:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"VGG-F weights file not found: {path!r} (expected imagenet-vgg-f.mat)")
+        raise WeightsNotFoundError(f"VGG-F weights file not found: {path!r} (expected imagenet-vgg-f.mat)")
     try:
         return scipy.io.loadmat(path, struct_as_record=False, squeeze_me=False, variable_names=variable_names)
     except NotImplementedError:  # scipy's message for MATLAB v7.3 (HDF5) files
-        raise ValueError(f"{path}: is a MATLAB v7.3 (HDF5) file; imagenet-vgg-f.mat is MATLAB v5 — "
-                         f"re-save it with save(..., '-v7') ({_EXPECTED_LAYOUT})") from None
+        raise WeightsFileError(f"{path}: is a MATLAB v7.3 (HDF5) file; imagenet-vgg-f.mat is MATLAB v5 — "
+                               f"re-save it with save(..., '-v7') ({_EXPECTED_LAYOUT})") from None
     except Exception as error:
-        raise ValueError(f"{path}: could not be read by scipy.io.loadmat ({type(error).__name__}: {error}); "
-                         f"{_EXPECTED_LAYOUT}") from None
+        raise WeightsFileError(f"{path}: could not be read by scipy.io.loadmat ({type(error).__name__}: {error}); "
+                               f"{_EXPECTED_LAYOUT}") from None
 
 
 def _root(contents: dict, path: str):
@@ -293,7 +294,7 @@ def _root(contents: dict, path: str):
         net = _unwrap(contents["net"])
         return {name: getattr(net, name) for name in getattr(net, "_fieldnames", ())}
     keys = sorted(k for k in contents if not k.startswith("__"))
-    raise ValueError(f"{path}: no 'layers' (or 'net') variable; variables found: {keys}; {_EXPECTED_LAYOUT}")
+    raise WeightsFileError(f"{path}: no 'layers' (or 'net') variable; variables found: {keys}; {_EXPECTED_LAYOUT}")
 
 
 def _mean_from(root: dict, path: str) -> dict:
@@ -304,13 +305,13 @@ def _mean_from(root: dict, path: str) -> dict:
         normalization = _field(_unwrap(root["meta"]), "normalization")
     average = _field(normalization, "averageImage")
     if average is None:
-        raise ValueError(f"{path}: no normalization.averageImage or meta.normalization.averageImage; "
-                         f"{_EXPECTED_LAYOUT}")
+        raise WeightsFileError(f"{path}: no normalization.averageImage or meta.normalization.averageImage; "
+                               f"{_EXPECTED_LAYOUT}")
     average = np.asarray(average, dtype=np.float64)
     if average.size == 3:
         return {"mean_rgb": tuple(float(v) for v in average.reshape(-1)), "average_image": None}
     if average.ndim != 3 or average.shape[-1] != 3:
-        raise ValueError(f"{path}: averageImage has shape {average.shape}; expected H×W×3 or 3 values")
+        raise WeightsFileError(f"{path}: averageImage has shape {average.shape}; expected H×W×3 or 3 values")
     return {"mean_rgb": tuple(float(v) for v in average.mean(axis=(0, 1))),
             "average_image": average.astype(np.float32)}
 
@@ -337,8 +338,8 @@ def _layer_table(root: dict, path: str) -> dict:
     for position, item in enumerate(items):
         struct = _unwrap(item)
         if _field(struct, "block") is not None:
-            raise ValueError(f"{path}: a DagNN network (layers with a 'block' field); load_vggf reads the "
-                             f"simplenn imagenet-vgg-f.mat ({_EXPECTED_LAYOUT})")
+            raise WeightsFileError(f"{path}: a DagNN network (layers with a 'block' field); load_vggf reads the "
+                                   f"simplenn imagenet-vgg-f.mat ({_EXPECTED_LAYOUT})")
         table[_text(_field(struct, "name"))] = (position, struct)
     return table
 
@@ -348,13 +349,14 @@ def _kernel_and_bias(struct, name: str, path: str):
     if weights is not None:
         parts = list(np.asarray(weights, dtype=object).reshape(-1))
         if len(parts) != 2:
-            raise ValueError(f"{path}: layer {name!r} field 'weights' holds {len(parts)} arrays, expected {{kernel, bias}}")
+            raise WeightsFileError(f"{path}: layer {name!r} field 'weights' holds {len(parts)} arrays, "
+                                   "expected {kernel, bias}")
         kernel, bias = parts
     else:
         kernel, bias = _field(struct, "filters"), _field(struct, "biases")
         if kernel is None or bias is None:
-            raise ValueError(f"{path}: layer {name!r} has neither 'weights' nor 'filters'/'biases'; "
-                             f"fields: {list(getattr(struct, '_fieldnames', ()))}")
+            raise WeightsFileError(f"{path}: layer {name!r} has neither 'weights' nor 'filters'/'biases'; "
+                                   f"fields: {list(getattr(struct, '_fieldnames', ()))}")
     kernel = np.asarray(_unwrap(kernel))
     # MATLAB drops trailing singleton dimensions (e.g. H×W×C×1 is stored as H×W×C).
     kernel = kernel.reshape(kernel.shape + (1,) * (4 - kernel.ndim)) if kernel.ndim < 4 else kernel
@@ -363,7 +365,7 @@ def _kernel_and_bias(struct, name: str, path: str):
 
 def _expect(condition: bool, path: str, message: str) -> None:
     if not condition:
-        raise ValueError(f"{path}: {message}")
+        raise WeightsFileError(f"{path}: {message}")
 
 
 def _pad4(value) -> tuple[int, ...]:
@@ -443,14 +445,15 @@ def load_vggf(model: keras.Model, path: str | os.PathLike) -> dict:
         {"mean_rgb": (3,) channel means, "average_image": H×W×3 float32 or None} (``read_vggf_mean``).
 
     Raises:
-        FileNotFoundError: no file at ``path``. ValueError: not a v5 MAT file, a variable or layer
-        missing, a shape or a layer parameter that does not match the network.
+        WeightsNotFoundError (a FileNotFoundError): no file at ``path``. WeightsFileError (a
+        ValueError): not a v5 MAT file, a variable or layer missing, a shape or a layer parameter
+        that does not match the network.
     """
     path = os.fspath(path)
     names = {layer.name for layer in model.layers}
     if "input_scale" in names:
-        raise ValueError(f"model {model.name!r} rescales its input (VGGFConfig.input_scale != 1); the weights of "
-                         f"{path} expect the mean-subtracted 0–255 pixels: build it with input_scale=1")
+        raise WeightsFileError(f"model {model.name!r} rescales its input (VGGFConfig.input_scale != 1); the weights of "
+                               f"{path} expect the mean-subtracted 0–255 pixels: build it with input_scale=1")
     root = _root(_loadmat(path), path)
     table = _layer_table(root, path)
     missing = [name for name in PRETRAINED_LAYERS if name not in table]
@@ -469,14 +472,21 @@ def load_vggf(model: keras.Model, path: str | os.PathLike) -> dict:
                     f"file's CNN-F has {VGGF_SHAPES[layer.name]}): pretrained weights need VGGFConfig() sizes "
                     f"(input 224, conv 64/256/256/256/256, fc 4096/4096)" if scaled else
                     f"CNN-F's {layer.name} kernel is {VGGF_SHAPES[layer.name]}")
-            raise ValueError(f"{path}: {layer.name} kernel {kernel.shape} / bias {bias.shape}, layer {layer.name!r} "
-                             f"expects {expected} / {(built[-1],)}; {hint}")
+            raise WeightsFileError(f"{path}: {layer.name} kernel {kernel.shape} / bias {bias.shape}, layer "
+                                   f"{layer.name!r} expects {expected} / {(built[-1],)}; {hint}")
         for role, value in (("kernel", kernel), ("bias", bias)):
             _expect(np.issubdtype(value.dtype, np.floating), path,
                     f"{layer.name} {role} has dtype {value.dtype}, expected floating point")
         assignments.append((layer.kernel, kernel.reshape(built).astype(np.float32)))
         assignments.append((layer.bias, bias.astype(np.float32)))
-    _check_geometry(table, model, path)
+    try:
+        _check_geometry(table, model, path)
+    except (TypeError, ValueError, IndexError) as error:
+        if isinstance(error, WeightsFileError):
+            raise
+        # A field of another type than MatConvNet's (text where numbers belong, an empty array).
+        raise WeightsFileError(f"{path}: unreadable layer parameters ({type(error).__name__}: {error}); "
+                               f"{_EXPECTED_LAYOUT}") from None
     mean = _mean_from(root, path)
     for variable, value in assignments:
         variable.assign(value)

@@ -224,11 +224,12 @@ def test_lazy_source_reads_unsorted_repeated_indices(tmp_path):
     source.close()
 
 
-def test_lazy_source_asks_h5py_for_the_requested_samples_only(tmp_path):
+def test_h5py_reader_asks_for_the_requested_samples_only(tmp_path):
     images = asymmetric_images(6, 8, 6)
     path = tmp_path / "iall.mat"
     write_mat_v73(path, {"IAll": ArrayImages(images)})
-    source = read_images(path, "IAll", num_samples=6)
+    source = HDF5Images(path, "IAll", num_samples=6, pread=False)
+    assert source.reader == "h5py"
     selections = []
 
     class Recording:
@@ -302,3 +303,219 @@ def test_image_errors_name_file_key_and_shapes(tmp_path, writer):
         read_images(path, "IAll", num_samples=5)
     with pytest.raises(MatFileError, match=r"iall\.mat: variable 'F' must be a uint8 image array"):
         read_images(path, "F", num_samples=5)
+
+
+# ------------------------------------------------------------------------------ the pread reader
+
+
+def random_images(n, height=8, width=6, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, height, width, 3), dtype=np.uint8)
+
+
+BATCHES = ([5, 1, 5, 0, 1], [3], [2, 2, 2], [0, 1, 2, 3, 4, 5], [39, 38, 37, 0, 12, 13, 14, 13, 39], [20, 21, 22])
+
+
+def test_pread_reader_equals_h5py_reader_on_the_dcmh_layout(tmp_path):
+    images = random_images(40)
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(images)})
+    fast = read_images(path, "IAll", num_samples=40)
+    slow = HDF5Images(path, "IAll", num_samples=40, pread=False)
+    assert (fast.reader, slow.reader) == ("pread", "h5py")
+    fast.dataset = None  # the pread reader must not go through h5py at all
+    rng = np.random.default_rng(1)
+    for order in list(BATCHES) + [rng.integers(0, 40, size=64) for _ in range(5)]:
+        got, want = fast.read(np.array(order)), slow.read(np.array(order))
+        assert got.dtype == want.dtype == np.uint8 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, images[order])
+    fast.close()
+    slow.close()
+
+
+def test_pread_reader_reads_one_run_per_call(tmp_path, monkeypatch):
+    import sdch_tf.data.mat as mat
+
+    images = random_images(12)
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(images)})
+    source = read_images(path, "IAll", num_samples=12)
+    calls = []
+    preadv = mat.os.preadv
+
+    def recording(fd, buffers, offset):
+        calls.append((offset, sum(len(b) for b in buffers)))
+        return preadv(fd, buffers, offset)
+
+    monkeypatch.setattr(mat.os, "preadv", recording)
+    order = [7, 3, 4, 7, 5, 10, 9]  # runs 3..5 and 9..10 and 7, in any request order
+    np.testing.assert_array_equal(source.read(np.array(order)), images[order])
+    size = 3 * 8 * 6
+    start = source._offset
+    assert calls == [(start + 3 * size, 3 * size), (start + 7 * size, size), (start + 9 * size, 2 * size)]
+    source.close()
+
+
+def test_pread_reader_without_user_block(tmp_path):
+    images = random_images(6)
+    path = tmp_path / "plain.mat"
+    with h5py.File(path, "w") as f:
+        f["IAll"] = images.transpose(0, 3, 2, 1)
+    source = read_images(path, "IAll", num_samples=6)
+    assert source.reader == "pread"
+    first = path.read_bytes()[source._offset:source._offset + 3 * 8 * 6]
+    assert first == images[0].transpose(2, 1, 0).tobytes()  # h5py (3, W, H) of sample 0, at the offset found
+    np.testing.assert_array_equal(source.read(np.array([5, 0, 5])), images[[5, 0, 5]])
+    source.close()
+
+
+def test_chunked_gzip_images_use_h5py_with_a_chunk_cache(tmp_path):
+    images = random_images(40)
+    path = tmp_path / "iall.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:  # as MATLAB may write v7.3: chunked + gzip
+        f.create_dataset("IAll", data=images.transpose(0, 3, 2, 1), chunks=(4, 3, 6, 8), compression="gzip",
+                         shuffle=True)
+    source = read_images(path, "IAll", num_samples=40)
+    assert source.reader == "h5py"
+    slots, nbytes, _ = source.dataset.id.get_access_plist().get_chunk_cache()
+    assert nbytes == 16 * 2**20  # HDF5's default is 1 MiB
+    assert slots >= 2**16 and all(slots % d for d in range(2, int(slots ** 0.5) + 1))  # prime, many chunks fit
+    for order in BATCHES + ([29, 0, 17, 17, 3],):
+        np.testing.assert_array_equal(source.read(np.array(order)), images[order])
+    source.close()
+
+
+@pytest.mark.parametrize("chunks", [None, (3, 6, 8, 5)])
+def test_matlab_nhwc_layout_keeps_the_h5py_reader(tmp_path, chunks):
+    images = random_images(10)
+    path = tmp_path / "iall.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        f.create_dataset("IAll", data=images.transpose(3, 2, 1, 0), chunks=chunks)
+    source = read_images(path, "IAll", num_samples=10)
+    assert source.reader == "h5py"  # a sample is not one run of bytes in this layout
+    np.testing.assert_array_equal(source.read(np.array([9, 2, 9, 3, 4])), images[[9, 2, 9, 3, 4]])
+    source.close()
+
+
+def test_unwritten_image_dataset_reads_its_fill_value(tmp_path):
+    path = tmp_path / "iall.mat"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("IAll", shape=(4, 3, 6, 8), dtype=np.uint8, fillvalue=7)  # no storage allocated
+    source = read_images(path, "IAll", num_samples=4)
+    assert source.reader == "h5py"
+    np.testing.assert_array_equal(source.read(np.array([3, 1])), np.full((2, 8, 6, 3), 7, np.uint8))
+    source.close()
+
+
+def test_pread_reader_names_the_sample_of_a_file_truncated_after_opening(tmp_path):
+    images = random_images(10)
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(images)})
+    source = read_images(path, "IAll", num_samples=10)
+    size = 3 * 8 * 6
+    with open(path, "r+b") as f:
+        f.truncate(source._offset + 6 * size + 10)
+    np.testing.assert_array_equal(source.read(np.array([5, 0])), images[[5, 0]])
+    with pytest.raises(MatFileError, match=r"iall\.mat: variable 'IAll'.*inside sample 6.*truncated"):
+        source.read(np.array([2, 8, 7, 6]))
+    source.close()
+
+
+@pytest.mark.parametrize("pread", [True, False])
+def test_parallel_reads_from_threads(tmp_path, pread):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = random_images(200, 16, 12)
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(images)})
+    source = HDF5Images(path, "IAll", num_samples=200, pread=pread)
+    batches = [np.random.default_rng(seed).integers(0, 200, size=64) for seed in range(64)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(source.read, batches))
+    for batch, got in zip(batches, results):
+        np.testing.assert_array_equal(got, images[batch])
+    source.close()
+
+
+def test_closing_releases_the_file_descriptor(tmp_path):
+    import os
+
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(random_images(3))})
+    source = read_images(path, "IAll", num_samples=3)
+    fd = source._fd
+    os.fstat(fd)
+    source.close()
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    source.close()  # twice is harmless
+
+
+# ------------------------------------------------------------------------------ arrays in blocks, cast
+
+
+@pytest.mark.parametrize("dense_dtype", [np.float64, np.float32, np.uint8])
+def test_blocked_float32_read_equals_the_whole_read_cast(tmp_path, monkeypatch, dense_dtype):
+    import sdch_tf.data.mat as mat
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(scale=3.0, size=(37, 11)) * (rng.random((37, 11)) < 0.3)  # float32 rounding matters
+    values = values.astype(dense_dtype) if dense_dtype != np.uint8 else (values != 0).astype(np.uint8)
+    path = tmp_path / "yall.mat"
+    write_mat_v73(path, {"YAll": values})
+    whole = read_array(path, "YAll")
+    monkeypatch.setattr(mat, "_READ_BLOCK_BYTES", 3 * 37 * values.itemsize)  # 3 h5py rows a block, 4 blocks
+    blocked = read_array(path, "YAll", dtype=np.float32)
+    assert whole.dtype == dense_dtype and blocked.dtype == np.float32
+    assert blocked.shape == (37, 11) and blocked.flags.c_contiguous
+    np.testing.assert_array_equal(blocked.view(np.uint32), whole.astype(np.float32).view(np.uint32))
+    np.testing.assert_array_equal(read_array(path, "YAll"), values)  # the blocked stored-dtype read
+    if dense_dtype == np.float64:
+        assert not np.array_equal(whole, blocked.astype(np.float64))  # the cast did round something
+
+
+def test_float32_read_of_sparse_and_v5_variables(tmp_path):
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    dense = rng.normal(size=(9, 5)) * (rng.random((9, 5)) < 0.4)
+    v5 = tmp_path / "v5.mat"
+    scipy.io.savemat(v5, {"S": scipy.sparse.csc_matrix(dense), "D": dense})
+    for key in ("S", "D"):
+        got = read_array(v5, key, dtype=np.float32)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, dense.astype(np.float32))
+    v73 = tmp_path / "v73.mat"
+    matrix = scipy.sparse.csc_matrix(dense)
+    with h5py.File(v73, "w", userblock_size=512) as f:
+        g = f.create_group("S")
+        g.attrs["MATLAB_class"] = np.bytes_("double")
+        g.attrs["MATLAB_sparse"] = np.uint64(9)
+        g["data"], g["ir"], g["jc"] = matrix.data, matrix.indices.astype(np.uint64), matrix.indptr.astype(np.uint64)
+    got = read_array(v73, "S", dtype=np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, dense.astype(np.float32))
+    np.testing.assert_array_equal(read_array(v73, "S"), dense)
+
+
+def test_pread_reader_survives_short_reads_and_long_runs(tmp_path, monkeypatch):
+    import sdch_tf.data.mat as mat
+    import sdch_tf.data.mat_images as mat_images
+
+    images = random_images(30)
+    path = tmp_path / "iall.mat"
+    write_mat_v73(path, {"IAll": ArrayImages(images)})
+    source = read_images(path, "IAll", num_samples=30)
+    preadv = mat.os.preadv
+    calls = []
+
+    def short(fd, buffers, offset):  # at most 100 bytes per call: stops inside samples and buffers
+        calls.append(len(buffers))
+        return preadv(fd, [buffers[0][:100]], offset)
+
+    monkeypatch.setattr(mat.os, "preadv", short)
+    monkeypatch.setattr(mat_images, "_IOV_MAX", 2)
+    order = [0, 1, 2, 3, 4, 29, 4, 10, 11, 12, 13, 14, 15, 16]  # runs longer than _IOV_MAX buffers
+    np.testing.assert_array_equal(source.read(np.array(order)), images[order])
+    assert max(calls) <= 2 and len(calls) >= 13 * 144 // 100
+    source.close()

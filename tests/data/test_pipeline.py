@@ -275,6 +275,33 @@ def test_hdf5_images_through_the_pipeline(tmp_path):
     np.testing.assert_array_equal(got, images[indices, 2:7, 2:7, :])
 
 
+@pytest.mark.parametrize("pread", [True, False], ids=["pread", "h5py"])
+def test_parallel_pipeline_reads_of_hdf5_images_equal_in_memory_ones(tmp_path, pread):
+    """Many small batches, so that tf.data's parallel maps call ``read`` from several threads at once."""
+    from sdch_tf.data.mat import HDF5Images
+
+    n = 200
+    images = np.random.default_rng(0).integers(0, 256, size=(n, 12, 12, 3), dtype=np.uint8)
+    write_mat_v73(tmp_path / "iall.mat", {"IAll": ArrayImages(images)})
+    texts = np.random.default_rng(1).random((n, 5)).astype(np.float32)
+    labels = (np.random.default_rng(2).random((n, 3)) < 0.5).astype(np.uint8)
+    source = HDF5Images(tmp_path / "iall.mat", "IAll", n, pread=pread)
+    assert source.reader == ("pread" if pread else "h5py")
+    on_disk = CrossModalData("h5", source, texts, labels)
+    in_memory = CrossModalData("mem", ArrayImages(images), texts, labels)
+    prep = ImagePreprocessing(resize=12, crop=9, **PLAIN)
+    indices = np.random.default_rng(3).permutation(n)[:150]
+    for make in (lambda d: image_batches(d, indices, 4, prep), lambda d: train_batches(d, indices, 4, prep, seed=5)):
+        got, want = epoch(make(on_disk)), epoch(make(in_memory))
+        assert len(got) == len(want) == 38
+        for a, b in zip(got, want):
+            a, b = (x if isinstance(x, dict) else {"image": x} for x in (a, b))
+            assert a.keys() == b.keys()
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+    source.close()
+
+
 def test_package_exports_every_public_name_and_imports_tensorflow_lazily():
     import subprocess
     import sys

@@ -1,0 +1,84 @@
+"""Training on several devices: ``--distribute {none,mirrored,multiworker}``.
+
+SDCH's losses are not sums of per-sample terms: S^f (Eq. 4) pairs every image of a batch
+with every text of it, and the similarity and independence terms of Eq. 7 are Gram matrices
+of the whole batch. Splitting a batch across replicas and adding per-replica losses, as one
+does for per-sample losses, would therefore train a different objective (the pairs that span
+two replicas would be lost). Instead every replica all-gathers the features of the global
+batch (``gather``; the gather is differentiable and its gradient hands each replica the part
+of the upstream gradient that belongs to its own samples), computes the loss of the whole
+batch, and scales it by 1 / (number of replicas): the optimisers sum the replicas' gradients
+(Keras all-reduces with SUM), so the update equals that of one device on the global batch.
+Replica order is batch order (``experimental_distribute_dataset`` gives replica k the k-th
+slice of each global batch), so the gathered batch is the single-device batch itself.
+
+Models and optimisers must be created under ``strategy.scope()``; ``keras.Model.fit`` then
+distributes the dataset itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from sdch_tf.input_errors import InputError
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy called ``name``.
+
+    none: TensorFlow's default strategy (one device). mirrored: ``MirroredStrategy`` over every
+    visible GPU (or the CPU when there is none; several logical CPU devices when configured).
+    multiworker: ``MultiWorkerMirroredStrategy`` with the cluster described by ``TF_CONFIG``.
+    """
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise InputError("--distribute multiworker needs TF_CONFIG describing the cluster and this worker's "
+                             "task (https://www.tensorflow.org/guide/distributed_training#TF_CONFIG)")
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as e:
+            raise InputError(f"TF_CONFIG is not valid JSON: {e}") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise InputError(f"unknown --distribute {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this worker writes checkpoints and results (the others would race on the same files)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0
+                                           and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def num_replicas() -> int:
+    """Replicas taking part in the current step (1 outside a replica context)."""
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else int(context.num_replicas_in_sync)
+
+
+def gather(x: tf.Tensor) -> tf.Tensor:
+    """(b_k, ...) on replica k → (Σ_k b_k, ...), the global batch in replica order; identity on one replica.
+
+    Differentiable: the gradient of each replica's copy reaches the replica that owns the rows.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return x
+    return context.all_gather(x, axis=0)
+
+
+def describe(strategy: tf.distribute.Strategy) -> dict:
+    """For result.json: which strategy and how many replicas trained the run."""
+    return {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}

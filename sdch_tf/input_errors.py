@@ -1,0 +1,21 @@
+"""Errors caused by what the user supplied — a data or weights file, a size, a name — not by a bug.
+
+Every such error names the file, key, sample or option, what was found and what was expected.
+The command lines (``python -m sdch_tf.train``, ``reproduce``, ``sweep``) print any
+``InputError`` as ``error: <message>`` and exit with status 2, without a traceback; any other
+exception is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Unusable user input: the message says which input, what was found and what was expected."""
+
+
+class WeightsFileError(InputError):
+    """A pretrained-weights file that is not of the expected kind or does not fit the network built:
+    the message names the file, the layer and the expected vs found shapes."""
+
+
+class WeightsNotFoundError(InputError, FileNotFoundError):
+    """No pretrained-weights file at the path given."""
