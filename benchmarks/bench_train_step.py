@@ -17,7 +17,6 @@ Measured in one process, on one fixed in-memory batch (the input pipeline is exc
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import time

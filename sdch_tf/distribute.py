@@ -76,9 +76,33 @@ def gather(x: tf.Tensor) -> tf.Tensor:
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return x
-    return context.all_gather(x, axis=0)
+    # all_gather forgets the static trailing dimensions; shape checks downstream need them.
+    return tf.ensure_shape(context.all_gather(x, axis=0), (None,) + tuple(x.shape[1:]))
+
+
+def store_rows(variable, row_column: tf.Tensor, values: tf.Tensor) -> None:
+    """variable[rows] = values for a (n, r) buffer; ``row_column`` (b, 1) distinct rows, values (b, r).
+
+    For a variable made under a strategy (mirrored, with "only_first_replica" aggregation;
+    rows and values those of the global batch, the same on every replica) as a sparse
+    ``scatter_update``, the only form a mirrored variable accepts in a replica context. Otherwise as the
+    ``scatter_nd_update(row_column, values)`` the callers have always used, with the (b, 1)
+    column built as before: the values written are the same, but a different graph around them
+    makes Grappler fuse fc4's matmul differently and Z changes in the 7th digit, which 25 epochs
+    of training amplify into a different run. Keeping the one-device graph keeps recorded runs
+    reproducible.
+    """
+    variable = getattr(variable, "value", variable)  # a Keras variable → its tf.Variable
+    if not isinstance(variable, tf.distribute.DistributedValues):  # made outside any strategy's scope
+        variable.scatter_nd_update(row_column, values)
+    else:
+        variable.scatter_update(tf.IndexedSlices(values, tf.reshape(row_column, (-1,))))
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict:
     """For result.json: which strategy and how many replicas trained the run."""
-    return {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}
+    # The default strategy is no strategy at all: record it as the --distribute value "none".
+    name = type(strategy).__name__
+    if name == "_DefaultDistributionStrategy":
+        name = "none"
+    return {"strategy": name, "replicas": int(strategy.num_replicas_in_sync)}

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf.distribute import num_replicas
+from sdch_tf.distribute import num_replicas, store_rows
 from sdch_tf.itq import sign
 
 # The phase name reported in epoch logs for methods without a staged schedule.
@@ -102,11 +102,15 @@ class CrossModalHashingModel(keras.Model):
         """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser.
 
         Under tf.distribute ``loss`` must be the global batch's loss (computed on
-        ``distribute.gather``-ed outputs); it is divided by the number of replicas here, since the
-        optimiser sums the replicas' gradients (``sdch_tf.distribute``).
+        ``distribute.gather``-ed outputs); its gradients are divided by the number of replicas
+        here (the tape may be closed already, so the loss itself cannot be), since the optimiser
+        sums the replicas' gradients (``sdch_tf.distribute``).
         """
         variables = self.variable_groups()[group]
-        grads = loss_tape.gradient(loss / num_replicas(), variables)
+        grads = loss_tape.gradient(loss, variables)
+        replicas = num_replicas()
+        if replicas > 1:
+            grads = [None if g is None else g / replicas for g in grads]
         self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
 
     @property
@@ -124,10 +128,10 @@ class CrossModalHashingModel(keras.Model):
     def store(buffer, rows, values) -> None:
         """buffer[rows] = values (rows: (b,) int32 training-set positions, distinct).
 
-        A sparse update (``scatter_update``): the form a mirrored variable accepts in a replica
-        context; under tf.distribute, ``rows`` and ``values`` must be the global batch's.
+        Under tf.distribute, ``rows`` and ``values`` must be the global batch's
+        (``distribute.store_rows``).
         """
-        buffer.value.scatter_update(tf.IndexedSlices(tf.cast(values, buffer.dtype), tf.reshape(rows, (-1,))))
+        store_rows(buffer, tf.reshape(rows, (-1, 1)), tf.cast(values, buffer.dtype))
 
     def update_codes(self, epoch: int) -> None:
         """B after an epoch. Default: B = sign(F + G) (DCMH Eq. 5 with γ > 0; DSPAH; RDCMH)."""

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from sdch_tf import losses
-from sdch_tf.distribute import gather, num_replicas
+from sdch_tf.distribute import gather, num_replicas, store_rows
 from sdch_tf.hashing_model import encode_batches
 from sdch_tf.itq import itq
 from sdch_tf.nets.scaling import rescale_output
@@ -152,7 +152,10 @@ class SDCH(keras.Model):
         (``sdch_tf.distribute``). The logged values are the unscaled losses.
         """
         labels, index = gather(data["label"]), gather(data["index"])
-        share = 1.0 / num_replicas()
+        replicas = num_replicas()
+        # Divided only under a distribution: on one device the step's graph is the plain one
+        # (an extra multiply by 1 changes Grappler's fusions and so the float rounding).
+        share = (lambda loss: loss / replicas) if replicas > 1 else (lambda loss: loss)
         rows = tf.concat([index, index + self.num_train], axis=0)
         s_f = losses.label_similarity(labels, labels)            # (b, b): image i vs text j
         s_h = 2.0 * tf.tile(s_f, [2, 2]) - 1.0                   # (2b, 2b): Z's columns, both modalities
@@ -162,7 +165,7 @@ class SDCH(keras.Model):
             with tf.GradientTape() as tape:
                 f_x, f_y = self._features(data, training=True)
                 l_f = losses.feature_loss(f_x, f_y, s_f)
-                scaled = self.feature_optimizer.scale_loss(l_f * share)
+                scaled = self.feature_optimizer.scale_loss(share(l_f))
             self._apply_feature_gradients(tape.gradient(scaled, self._feature_net_variables()))
             z = self.hash_layer(tf.concat([f_x, f_y], axis=0))  # recorded for the ITQ initialisation
             values = {"loss": l_f, "L_f": l_f}
@@ -173,7 +176,7 @@ class SDCH(keras.Model):
                 z = self.hash_layer(f)
                 terms = losses.hash_loss_terms(z, b, s_h, self.beta1, self.beta2, self.beta3)
                 l_h = tf.add_n(list(terms.values()))
-                scaled = self.hash_optimizer.scale_loss(l_h * share)
+                scaled = self.hash_optimizer.scale_loss(share(l_h))
             self.hash_optimizer.apply_gradients(zip(tape.gradient(scaled, self.hash_variables), self.hash_variables))
             l_f = losses.feature_loss(f_x, f_y, s_f)
             values = {"loss": losses.total_loss(l_f, l_h, self.gamma), "L_f": l_f, "L_h": l_h, **terms}
@@ -190,7 +193,7 @@ class SDCH(keras.Model):
                         l_h_first = losses.hash_loss(
                             self.hash_layer(tf.stop_gradient(f)), b, s_h, self.beta1, self.beta2, self.beta3
                         )
-                        scaled_h = self.hash_optimizer.scale_loss(l_h_first * share)
+                        scaled_h = self.hash_optimizer.scale_loss(share(l_h_first))
                     grads_h = tape_h.gradient(scaled_h, self.hash_variables)
                     self.hash_optimizer.apply_gradients(zip(grads_h, self.hash_variables))
                 z = self.hash_layer(f)
@@ -198,12 +201,12 @@ class SDCH(keras.Model):
                 l_h = tf.add_n(list(terms.values()))
                 l_f = losses.feature_loss(f_x, f_y, s_f)
                 loss = losses.total_loss(l_f, l_h, self.gamma)
-                scaled = self.feature_optimizer.scale_loss(loss * share)
+                scaled = self.feature_optimizer.scale_loss(share(loss))
             self._apply_feature_gradients(tape_f.gradient(scaled, self._feature_net_variables()))
             values = {"loss": loss, "L_f": l_f, "L_h": l_h, **terms}
 
         # Every replica holds the global z and rows, so every copy of the buffer gets the same update.
-        self.z_record.value.scatter_update(tf.IndexedSlices(tf.cast(z, self.z_record.dtype), rows))
+        store_rows(self.z_record, rows[:, None], tf.cast(z, self.z_record.dtype))
         for name in _PHASE_LOGS[self.phase]:
             self.trackers[name].update_state(values[name])
         return {name: self.trackers[name].result() for name in _PHASE_LOGS[self.phase]}

@@ -8,7 +8,8 @@ features are cast before the losses), because Eq. 4 sums softplus over b² pairs
 squares Gram matrices: sums far outside fp16's range of 65,504. fp16 also needs loss
 scaling, so that small gradients do not flush to zero: each optimiser is wrapped in a
 ``keras.optimizers.LossScaleOptimizer`` (dynamic scale; a step whose gradients overflow is
-skipped and the scale halved; see ``wrap_optimizer`` for the initial scale). bf16 has float32's exponent range and needs none.
+skipped and the scale halved; see ``wrap_optimizer`` for the initial scale). bf16 has
+float32's exponent range and needs none.
 """
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def build_config(args):
     return dataclasses.replace(config, **overrides)
 
 
-def runtime_setup(args):
+def runtime_setup(args, batch_size: int):
     """Determinism and the distribution strategy; returns (strategy, output directory of this worker).
 
     Under ``--distribute multiworker`` only the chief writes into ``--out``; the other workers
@@ -103,15 +103,21 @@ def runtime_setup(args):
     import tensorflow as tf
 
     from sdch_tf import distribute
+    from sdch_tf.input_errors import InputError
 
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = distribute.make_strategy(args.distribute)
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        # Keras builds the model from the first batch's per-replica slices, which must be equal.
+        raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas; "
+                         f"use a multiple of {replicas} (the batch size is global, as in the paper's 64)")
     out = args.out
     if not distribute.is_chief(strategy):
         out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
-    if strategy.num_replicas_in_sync > 1:
-        print(f"Training on {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__})")
+    if replicas > 1:
+        print(f"Training on {replicas} replicas ({type(strategy).__name__}), global batch {batch_size}")
     return strategy, out
 
 
@@ -161,7 +167,7 @@ def main(argv=None) -> int:
         return 2
 
     try:
-        strategy, out = runtime_setup(args)
+        strategy, out = runtime_setup(args, config.batch_size)
     except bad_input as e:  # e.g. --distribute multiworker without a usable TF_CONFIG
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,93 +1,46 @@
-"""--distribute: a mirrored run on two logical CPU devices trains like one device.
-
-TensorFlow fixes its devices when first initialised, so the runs happen in a subprocess that
-splits the CPU into two logical devices before anything else.
-"""
+"""--distribute: a mirrored run on two logical CPU devices trains like one device
+(the runs: tests/two_devices.py)."""
 import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 from sdch_tf import distribute
+from tests import two_devices
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = two_devices.REPO
 
-# Trains SDCH (smoke preset, all three phases of the staged schedule, dropout off: a replica's
-# dropout mask cannot equal a slice of the one-device mask) once on the default strategy and once
-# mirrored over two logical CPUs, in one process; writes both runs' epoch logs and codes.
-DRIVER = textwrap.dedent("""
-    import dataclasses, json, os, sys, tempfile
-    import numpy as np
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    tf.config.experimental.enable_op_determinism()
-    from sdch_tf import distribute, evaluation, experiment, trainer
-    from sdch_tf.config import preset
-
-    config = preset("smoke")
-    config = dataclasses.replace(config, image_net=dataclasses.replace(config.image_net, dropout=0.0))
-    data = experiment.load_data(config.data)
-    split = experiment.split_for(config.data, data, 0)
-    out = {}
-    for name in ("none", "mirrored"):
-        strategy = distribute.make_strategy(name)
-        with strategy.scope():
-            model = trainer.build(config, data, split, 16, 0)
-            epochs = trainer.fit(model, config, data, split, tempfile.mkdtemp(), 0, verbose=0)
-            codes, _ = evaluation.encode_split(model, data, split, trainer.preprocessing(config))
-        out[name] = {"replicas": strategy.num_replicas_in_sync,
-                     "epochs": [{k: v for k, v in e.items() if k != "seconds"} for e in epochs]}
-        np.savez(os.path.join(sys.argv[1], name + ".npz"), **codes)
-    with open(os.path.join(sys.argv[1], "logs.json"), "w") as f:
-        json.dump(out, f)
-""")
+# SDCH's smoke preset runs all three phases of the staged schedule; dropout off: a replica's
+# dropout mask cannot equal a slice of the one-device mask.
+CONFIGURE = """
+configs = {"smoke": dataclasses.replace(base, image_net=dataclasses.replace(base.image_net, dropout=0.0))}
+"""
+TERMS = {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance"}
 
 
 @pytest.fixture(scope="module")
 def two_device_runs(tmp_path_factory):
-    work = tmp_path_factory.mktemp("distribute")
-    script = work / "driver.py"
-    script.write_text(DRIVER)
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, str(script), str(work)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    logs = json.loads((work / "logs.json").read_text())
-    codes = {name: dict(np.load(work / f"{name}.npz")) for name in ("none", "mirrored")}
-    return logs, codes
+    return two_devices.run(tmp_path_factory.mktemp("distribute"), "sdch", CONFIGURE)
 
 
 def test_the_mirrored_run_uses_both_devices(two_device_runs):
-    logs, _ = two_device_runs
-    assert logs["none"]["replicas"] == 1
-    assert logs["mirrored"]["replicas"] == 2
+    two_devices.assert_both_devices_used(two_device_runs[0], "smoke")
 
 
 def test_mirrored_losses_equal_single_device_losses(two_device_runs):
     logs, _ = two_device_runs
-    single, mirrored = logs["none"]["epochs"], logs["mirrored"]["epochs"]
+    single, mirrored = logs["smoke/none"]["epochs"], logs["smoke/mirrored"]["epochs"]
     assert [e["phase"] for e in single] == ["features", "hash", "joint"]
-    assert [e["phase"] for e in mirrored] == [e["phase"] for e in single]
-    for one, two in zip(single, mirrored):
-        assert set(one) == set(two)
-        for key in one:
-            if key not in ("epoch", "phase"):
-                # Reductions of two half-batches in another order: float32 rounding only.
-                assert two[key] == pytest.approx(one[key], rel=1e-4), (one["epoch"], key)
+    two_devices.assert_same_losses(single, mirrored, [1, 2, 3], {"loss"})
+    assert set().union(*single) - {"epoch", "phase"} <= TERMS
 
 
 def test_mirrored_codes_equal_single_device_codes(two_device_runs):
-    _, codes = two_device_runs
-    for key in ("query_image", "query_text", "db_image", "db_text"):
-        single, mirrored = codes["none"][key], codes["mirrored"][key]
-        assert single.shape == mirrored.shape and single.shape[1] == 16
-        # A code bit can flip only where z is within float rounding of 0.
-        assert np.mean(single != mirrored) < 1e-3, key
+    _, arrays = two_device_runs
+    two_devices.assert_same_codes(arrays["smoke/none"], arrays["smoke/mirrored"])
 
 
 def test_gather_is_the_identity_outside_a_distribution():
@@ -142,9 +95,28 @@ def test_multiworker_from_tf_config_trains_like_one_device(tmp_path):
     assert a["map_t2i"] == pytest.approx(b["map_t2i"], abs=1e-3)
 
 
-def test_a_method_without_a_distributed_train_step_is_refused(tmp_path):
-    proc = _train(["--method", "dcmh", "--distribute", "mirrored"], tmp_path)
-    assert proc.returncode == 2
-    assert "--distribute mirrored does not apply to --method dcmh" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_a_method_without_a_distributed_train_step_is_refused(tmp_path, monkeypatch, capsys):
+    import dataclasses as dc
+
+    from sdch_tf import methods, train
+
+    single_device = dc.replace(methods.get_method("sdch"), distributable=False)
+    monkeypatch.setattr(methods, "get_method", lambda name: single_device)
+    assert train.main(["--preset", "smoke", "--distribute", "mirrored", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--distribute mirrored does not apply to --method sdch" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_batch_that_does_not_split_over_the_replicas_is_refused(tmp_path, monkeypatch, capsys):
+    from sdch_tf import distribute, train
+
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    monkeypatch.setattr(distribute, "make_strategy", lambda name: TwoReplicas())
+    assert train.main(["--preset", "smoke", "--distribute", "mirrored", "--batch-size", "19",
+                       "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--batch-size 19 does not split evenly over 2 replicas" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()

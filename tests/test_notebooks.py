@@ -4,7 +4,6 @@ import json
 import pathlib
 
 import matplotlib
-import pytest
 
 REPO = pathlib.Path(__file__).parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

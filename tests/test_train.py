@@ -123,6 +123,8 @@ def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
     match = re.search(r"training diverged in epoch (\d+) \((\w+) phase\), step \d+: (\w+) is (nan|inf|-inf)", err)
     assert match, err
     epoch, phase, term = int(match[1]), match[2], match[3]
+    # The phase named is the one the schedule gives that epoch (SDCH §4.2).
+    assert phase == callbacks.phase_of_epoch(epoch - 1), phase
     assert term in {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance"}
     (run_dir,) = tmp_path.glob("runs/*")
     assert not (run_dir / "result.json").exists()

@@ -10,7 +10,9 @@ with unified binary codes B and a class projection M by the iterative optimisati
 
 Files: config.py (CMHNConfig, presets), nets.py, losses.py, svm.py, codes.py, model.py (the
 Keras model: train_step = Eq. 8, update_codes = Eq. 3 + 7), trainer.py (build / fit /
-preprocessing), unified.py (CMHN's main-table row). ``METHOD`` registers it.
+preprocessing), unified.py (CMHN's main-table row). ``METHOD`` registers it, as distributable:
+under ``--distribute`` each replica gathers the global batch's outputs and takes the one-device
+step (``sdch_tf.distribute``; the classification and binary code steps run between epochs).
 
 Followed as written: the architecture, ReLU/tanh and Xavier init of the new layers (§3); rates
 1e-2 for the new layers and the text net, 1e-4 for the pretrained VGG-F layers; SGD momentum 0.9,
@@ -73,4 +75,4 @@ from baselines.cmhn.config import preset
 from baselines.cmhn.trainer import build, fit, preprocessing
 from sdch_tf.methods import Method
 
-METHOD = Method("cmhn", preset, build, fit, preprocessing)
+METHOD = Method("cmhn", preset, build, fit, preprocessing, distributable=True)

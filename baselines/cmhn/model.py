@@ -22,6 +22,7 @@ import tensorflow as tf
 from baselines.cmhn import losses
 from baselines.cmhn.codes import binary_code_step
 from baselines.cmhn.svm import fit_projection
+from sdch_tf.distribute import gather, num_replicas
 from sdch_tf.hashing_model import CrossModalHashingModel
 
 LOG_NAMES = ("loss", "quantization", "variance")
@@ -79,9 +80,15 @@ class CMHN(CrossModalHashingModel):
     # ------------------------------------------------------------ hash function step
     def train_step(self, batch):
         """One SGD step of Eq. 8 on both networks (their terms are separable, so one gradient
-        serves both), B and M fixed; H_u, H_v of the batch are recorded for the B step."""
-        index = batch["index"]
-        codes = tf.gather(self.codes.value, index)
+        serves both), B and M fixed; H_u, H_v of the batch are recorded for the B step.
+
+        Under ``--distribute`` the step works on the global batch (``sdch_tf.distribute``): each
+        replica forwards its own rows, gathers every replica's outputs and computes the one-device
+        objective (normalised by the global batch size, weight decay included), divided by the
+        number of replicas since the optimisers sum the replicas' gradients.
+        """
+        rows = gather(batch["index"])
+        codes = tf.gather(self.codes.value, rows)
         # Centre of the zero-centred codes: the training-set mean of the recorded outputs. With
         # it held constant, the gradient of Σ_batch ‖h_n − μ‖² is that of the whole training
         # set's tr(H̄ H̄ᵀ) for these samples (∂μ terms sum to zero), up to the staleness of the record.
@@ -90,20 +97,23 @@ class CMHN(CrossModalHashingModel):
         groups = self.variable_groups()
         variables = [v for group in groups.values() for v in group]
         with tf.GradientTape() as tape:
-            image_codes = self.image_net(batch["image"], training=True)
-            text_codes = self.text_net(batch["text"], training=True)
+            image_codes = gather(self.image_net(batch["image"], training=True))
+            text_codes = gather(self.text_net(batch["text"], training=True))
             terms = losses.network_loss(image_codes, text_codes, codes, image_centre, text_centre,
                                         self.lambda1, self.alpha)
-            size = tf.cast(tf.shape(index)[0], tf.float32)
+            size = tf.cast(tf.shape(rows)[0], tf.float32)
             # MatConvNet's cnn_train: summed gradient / batch size, plus weight decay · w.
             objective = terms["loss"] / size + losses.weight_decay_penalty(variables, self.weight_decay)
-        grads = tape.gradient(objective, variables)
+            share = objective / num_replicas()
+        grads = tape.gradient(share, variables)
         start = 0
         for name, group in groups.items():
             self.optimizers_by_name[name].apply_gradients(zip(grads[start:start + len(group)], group))
             start += len(group)
-        self.store(self.image_outputs, index, image_codes)
-        self.store(self.text_outputs, index, text_codes)
+        # After the centres were read (explicitly: the update of a mirrored buffer is a cross-replica call).
+        with tf.control_dependencies([image_centre, text_centre]):
+            self.store(self.image_outputs, rows, image_codes)
+            self.store(self.text_outputs, rows, text_codes)
         return self.report({name: value / size for name, value in terms.items()})
 
     # ----------------------------------------------- classification + binary code steps

@@ -18,7 +18,7 @@ from baselines.cmhn.nets import build_image_net, build_text_net
 from baselines.cmhn.unified import UNIFIED_FILE, check_unified_split, score_unified
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_batches, train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
@@ -52,7 +52,9 @@ class CodeSteps(keras.callbacks.Callback):
 
 
 def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> CMHN:
-    """A compiled CMHN model with untrained networks and the alternation started."""
+    """A compiled CMHN model with untrained networks and the alternation started.
+
+    Call under a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.distribute``)."""
     if config.score_unified_codes:
         check_unified_split(split)
     keras.utils.set_random_seed(seed)
@@ -76,6 +78,8 @@ def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, see
     outputs = model.network_outputs(image_batches(data, split.train, config.eval_batch_size, prep),
                                     data.texts[split.train], config.eval_batch_size)
     model.initialize_codes(*outputs, seed=seed)
+    # Optimiser slots now, under the caller's distribution scope (mirrored, not per-replica).
+    model.build_optimizers()
     return model
 
 
@@ -90,11 +94,12 @@ def fit(model: CMHN, config: CMHNConfig, data: CrossModalData, split: Split, run
     records = fit_resumable(
         model,
         lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                                    start_epoch=start),
+                                    start_epoch=start, stop_epoch=config.epochs),
         config.epochs,
         [CodeSteps()],
         run_dir,
         verbose,
+        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
     )
     if config.score_unified_codes:
         scores = score_unified(model, data, split, preprocessing(config), config.top_k, config.eval_batch_size)

@@ -37,6 +37,9 @@ Settled from the official code (the issue leaves them open):
 - Input: the 224×224 images minus the file's mean; no crop, no flip (process_DCMH.m).
 - The code logs J(F, G, B) after every iteration (calc_loss); so do we ("objective",
   "J_logloss", "J_quantization", "J_balance" in each epoch record).
+- ``--distribute mirrored|multiworker``: each replica runs the nets on its slice of a batch
+  and every step gathers the global batch (``model``, ``sdch_tf.distribute``), so the update
+  is the one-device update (tests/baselines/test_dcmh_distribute.py).
 
 Departures (with the reason):
 - Image-net pass first, then text (paper Algorithm 1 and the TensorFlow code); the MATLAB
@@ -70,6 +73,6 @@ from baselines.dcmh.model import DCMH
 from baselines.dcmh.trainer import build, fit, preprocessing
 from sdch_tf.methods import Method
 
-METHOD = Method("dcmh", preset, build, fit, preprocessing)
+METHOD = Method("dcmh", preset, build, fit, preprocessing, distributable=True)
 
 __all__ = ["DCMH", "DCMHConfig", "METHOD", "build", "fit", "preprocessing", "preset"]

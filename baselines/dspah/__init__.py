@@ -9,7 +9,9 @@ written from the paper (/work/shared/papers/DSPAH_Chen.txt; no public code exist
 
 Files: config.py (presets), attention.py (CBAM, cross-level attention), image_net.py,
 text_net.py, losses.py (Eqs. 2–6), model.py (the alternating train_step), trainer.py
-(build / fit / preprocessing).
+(build / fit / preprocessing), batch_norm.py (BatchNorm statistics of the global batch under
+``--distribute``: each replica gathers the global batch's outputs and takes the one-device step,
+``sdch_tf.distribute``).
 
 Followed as written: a ResNet-34 image backbone initialised from ImageNet (§IV.B; a
 torchvision state dict saved as .npz, ``--weights``); hash representations of the
@@ -83,4 +85,4 @@ from sdch_tf.methods import Method
 from baselines.dspah.config import preset
 from baselines.dspah.trainer import build, fit, preprocessing
 
-METHOD = Method("dspah", preset, build, fit, preprocessing)
+METHOD = Method("dspah", preset, build, fit, preprocessing, distributable=True)

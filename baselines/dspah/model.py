@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from baselines.dspah import losses
+from sdch_tf.distribute import gather
 from sdch_tf.hashing_model import CrossModalHashingModel
 
 HEAD = "cross_level_attention"  # the layer name of both networks' attention head
@@ -70,26 +71,48 @@ class DSPAH(CrossModalHashingModel):
             head.rescale_levels(maps, target_std)
 
     def _modality_step(self, group, net, inputs, rows, own, other, similarity, codes):
-        """One network's update on the batch: forward, store its outputs, descend its objective."""
+        """One network's update on the (global) batch: forward, then descend its objective.
+
+        Args:
+            rows: (b,) the batch's rows of the training set. inputs: this replica's part of them.
+            own, other: (N, c) the stored outputs of this network and of the other one (tensors).
+            similarity: (b, N) FGSC of the batch against the training set. codes: (b, c) its rows of B.
+        Returns:
+            (terms of ``losses.modality_objective`` with ``outputs`` (b, c) added, ``own`` with the
+            batch's rows replaced by those outputs).
+        """
         normalizer = tf.cast(tf.shape(rows)[0] * self.num_train, tf.float32) if self.normalize else 1.0
         with tf.GradientTape() as tape:
-            outputs = net(inputs, training=True)
+            outputs = gather(net(inputs, training=True))
             # DCMH's F_buffer[ind] = cur_f before the loss: the batch's own rows of the stored
             # outputs are its current outputs (as constants) in the intra-modality sum.
-            self.store(own, rows, tf.stop_gradient(outputs))
+            own = tf.tensor_scatter_nd_update(own, rows[:, None], tf.stop_gradient(outputs))
             terms = losses.modality_objective(outputs, own, other, similarity, codes, self.bits, normalizer)
+        # The global batch's objective; apply_gradients divides by the number of replicas.
         self.apply_gradients(group, tape, terms["objective"])
-        return terms
+        return {**terms, "outputs": outputs}, own
 
     def train_step(self, data):
-        """Algorithm 1, lines 3–4, on one mini-batch of pairs {image, text, label, index}."""
-        rows = data["index"]
-        similarity = losses.fgsc_similarity(data["label"], self.train_labels)  # (b, N), Eqs. 2–4
+        """Algorithm 1, lines 3–4, on one mini-batch of pairs {image, text, label, index}.
+
+        Under ``--distribute`` every replica forwards its own part of the batch, gathers the
+        outputs of the global batch and takes the one-device step on it (``sdch_tf.distribute``):
+        Eq. 5 pairs each batch item with every training item, so the objective is the global
+        batch's, divided by the number of replicas because the optimisers sum their gradients.
+        """
+        rows = gather(data["index"])
+        similarity = losses.fgsc_similarity(gather(data["label"]), self.train_labels)  # (b, N), Eqs. 2–4
         codes = tf.gather(self.codes, rows)
-        image = self._modality_step("image", self.image_net, data["image"], rows, self.image_outputs,
-                                    self.text_outputs, similarity, codes)
-        text = self._modality_step("text", self.text_net, data["text"], rows, self.text_outputs,
-                                   self.image_outputs, similarity, codes)
+        stored_f = tf.convert_to_tensor(self.image_outputs)
+        stored_g = tf.convert_to_tensor(self.text_outputs)
+        image, new_f = self._modality_step("image", self.image_net, data["image"], rows, stored_f, stored_g,
+                                           similarity, codes)
+        # θ_y with F fixed, F holding the batch's new image outputs.
+        text, _ = self._modality_step("text", self.text_net, data["text"], rows, stored_g, new_f, similarity, codes)
+        # Written after both reads (explicitly: the update of a mirrored buffer is a cross-replica call).
+        with tf.control_dependencies([stored_f, stored_g]):
+            self.store(self.image_outputs, rows, image["outputs"])
+            self.store(self.text_outputs, rows, text["outputs"])
         pairs = tf.cast(tf.shape(rows)[0] * self.num_train, tf.float32)
         items = tf.cast(tf.shape(rows)[0], tf.float32)
         return self.report({

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from baselines.dspah.batch_norm import synchronize_batch_norm
 from baselines.dspah.config import DSPAHConfig
 from baselines.dspah.image_net import build_image_net
 from baselines.dspah.model import DSPAH
 from baselines.dspah.text_net import build_text_net
 from sdch_tf.callbacks import UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.trainer import make_optimizer
@@ -51,7 +53,11 @@ def preprocessing(config: DSPAHConfig) -> ImagePreprocessing:
 
 
 def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> DSPAH:
-    """A compiled, built, untrained DSPAH model (ResNet-34 weights loaded when ``config.weights``)."""
+    """A compiled, built, untrained DSPAH model (ResNet-34 weights loaded when ``config.weights``).
+
+    Call under a ``tf.distribute`` strategy's scope to train on several devices
+    (``sdch_tf.distribute``); the BatchNorm layers then use the global batch's statistics
+    (``batch_norm.synchronize_batch_norm``)."""
     keras.utils.set_random_seed(seed)
     image_net = build_image_net(config.image_net, bits, config.attention, weights=config.weights)
     text_net = build_text_net(config.text_net, data.text_dim, bits, config.attention)
@@ -67,6 +73,10 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
         batch = initialization_batch(data, split.train, preprocessing(config))
         model.initialize_output_scale(*batch, config.output_init_std)
     model.initialize_buffers(seed)
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        synchronize_batch_norm(model)
+    # Optimiser slots now, under the caller's distribution scope (mirrored, not per-replica).
+    model.build_optimizers()
     return model
 
 
@@ -81,9 +91,10 @@ def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, r
     return fit_resumable(
         model,
         lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                                    start_epoch=start),
+                                    start_epoch=start, stop_epoch=config.epochs),
         config.epochs,
         callbacks,
         run_dir,
         verbose,
+        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
     )

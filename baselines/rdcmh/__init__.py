@@ -75,6 +75,11 @@ Departures (needed to train at all; measured on the synthetic set, cpu preset, 1
   preset within the training set; both run ≥ 500 iterations (7 and 32 epochs). Like SDCH's cpu
   preset it trains a narrower CNN-F from scratch on 83×83 crops, without dropout.
 
+Multi-device (``--distribute mirrored|multiworker``): every replica forwards its slice of a
+batch's items and gathers F and G of the whole batch, since a triplet's points may lie on other
+replicas (``model.RDCMH.train_step``); the update is the one-device update (dropout aside: a
+replica's mask is not a slice of the one-device mask).
+
 Not reproduced here: dropout's random state is not in the shared checkpoint, so a run with
 dropout that is interrupted and resumed continues with other dropout masks than an
 uninterrupted one (runs without dropout, like the cpu preset, resume exactly).
@@ -83,4 +88,4 @@ from baselines.rdcmh.config import preset
 from baselines.rdcmh.trainer import build, fit, preprocessing
 from sdch_tf.methods import Method
 
-METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True)
+METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True, distributable=True)

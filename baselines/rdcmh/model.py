@@ -17,6 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from baselines.rdcmh import losses
+from baselines.rdcmh.triplets import SIMILARITY_KEYS
+from sdch_tf.distribute import gather
 from sdch_tf.hashing_model import CrossModalHashingModel
 from sdch_tf.nets.alexnet import linear_initializer, relu_initializer
 
@@ -80,7 +82,8 @@ class RDCMH(CrossModalHashingModel):
         self.update_codes(epoch=-1)
 
     def _objective(self, f, g, data):
-        """Ranking terms of Eq. 4 on the batch's triplets, given F (f) and G (g) of its m items."""
+        """Ranking terms of Eq. 4 on the batch's triplets, given F (f) and G (g) of its m items;
+        ``data`` holds the triplets and S entries of the same (global) batch."""
         triplets = data["triplets"]                            # (b, 1+k) positions among the m items
         f_q, f_m = tf.gather(f, triplets[:, 0]), tf.gather(f, triplets[:, 1:])
         g_q, g_m = tf.gather(g, triplets[:, 0]), tf.gather(g, triplets[:, 1:])
@@ -89,32 +92,41 @@ class RDCMH(CrossModalHashingModel):
 
     def train_step(self, data):
         """One iteration of Algorithm 1 (module docstring) on a batch of ``triplet_batches``:
-        image (m, s, s, 3), text (m, d), rows (m,), triplets (b, 1+k), the S entries (b, k), (b, P)."""
-        rows = data["rows"]                                    # (m,) training positions
-        batch = tf.shape(data["triplets"])[0]                  # b: the queries are the first b items
+        image (m, s, s, 3), text (m, d), rows (m,), triplets (b, 1+k), the S entries (b, k), (b, P).
+
+        Under ``--distribute`` each replica holds a slice of the items and a slice of the triplets,
+        and a triplet's points may lie on other replicas: every replica forwards its own items and
+        gathers F and G of the global batch (``distribute.gather``; the identity on one device),
+        so Eq. 4 is the one-device sum; ``apply_gradients`` divides its gradients by the number of
+        replicas, whose gradients the optimisers sum (``sdch_tf.distribute``).
+        """
+        batch = {key: gather(data[key]) for key in ("rows", "triplets", *SIMILARITY_KEYS)}  # global
+        rows = batch["rows"]                                   # (m,) training positions
+        queries = tf.shape(batch["triplets"])[0]               # b: the queries are the first b items
         codes = tf.gather(self.codes, rows)                    # B of every forwarded item (Eqs. 8–10)
 
         # W_y is not updated before step 2, so one text forward pass serves both steps.
         with tf.GradientTape() as text_tape:
-            g = self.text_net(data["text"], training=True)
+            g = gather(self.text_net(data["text"], training=True))
             with text_tape.stop_recording():
                 with tf.GradientTape() as image_tape:          # step 1: W_x, with G and B fixed
-                    f = self.image_net(data["image"], training=True)
-                    terms = self._objective(f, tf.stop_gradient(g), data)
+                    f = gather(self.image_net(data["image"], training=True))
+                    terms = self._objective(f, tf.stop_gradient(g), batch)
                     quant_image = losses.quantization_loss(codes, f, self.lam)
                     image_loss = terms["xx"] + terms["xy"] + terms["yx"] + quant_image
                 self.apply_gradients("image", image_tape, image_loss)
             # Step 2: W_y, with F (of step 1's forward pass) and B fixed.
-            text_terms = self._objective(tf.stop_gradient(f), g, data)
+            text_terms = self._objective(tf.stop_gradient(f), g, batch)
             quant_text = losses.quantization_loss(codes, g, self.lam)
             text_loss = text_terms["yy"] + text_terms["xy"] + text_terms["yx"] + quant_text
         self.apply_gradients("text", text_tape, text_loss)
 
         # Step 3 (Eq. 12) for the queries; F and G are recorded for them as in DCMH's buffers.
-        queries = rows[:batch]
-        self.store(self.image_outputs, queries, f[:batch])
-        self.store(self.text_outputs, queries, g[:batch])
-        self.store(self.codes, queries, tf.where(f[:batch] + g[:batch] >= 0, 1.0, -1.0))
+        # Every replica stores the same global rows (the buffers keep the first replica's update).
+        f_q, g_q = f[:queries], g[:queries]
+        self.store(self.image_outputs, rows[:queries], f_q)
+        self.store(self.text_outputs, rows[:queries], g_q)
+        self.store(self.codes, rows[:queries], tf.where(f_q + g_q >= 0, 1.0, -1.0))
         values = {"loss": tf.add_n(list(terms.values())) + quant_image + quant_text, **terms,
                   "quant_image": quant_image, "quant_text": quant_text}
         return self.report(values)

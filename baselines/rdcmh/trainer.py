@@ -16,7 +16,7 @@ from baselines.rdcmh.model import RDCMH, build_image_net, build_text_net
 from baselines.rdcmh.similarity import SemanticSimilarity
 from baselines.rdcmh.triplets import TripletSampler, triplet_batches
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
@@ -54,7 +54,8 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
     """A compiled, untrained RDCMH with its similarity matrices and initial F, G, B (Algorithm 1, lines 1–2).
 
     Without ``config.weights`` the backbone is randomly initialised (seeded), and S^xx's feature
-    part s1 is the cosine of that random network's fc7 activations (package docstring).
+    part s1 is the cosine of that random network's fc7 activations (package docstring). Call under
+    a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.distribute``).
     """
     keras.utils.set_random_seed(seed)
     backbone = build_vggf(config.image_net)
@@ -77,6 +78,9 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
     # Kept out of Keras' attribute tracking: plain arrays, not model state (rebuilt by build).
     model.__dict__["similarity"] = SemanticSimilarity.from_features(
         features, data.texts[split.train], data.labels[split.train], split.labelled)
+    # Optimiser slots are made now, under the caller's distribution scope: created lazily inside
+    # the first distributed step they would be per-replica, not mirrored.
+    model.build_optimizers()
     return model
 
 
@@ -91,9 +95,10 @@ def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, r
     return fit_resumable(
         model,
         lambda start: triplet_batches(data, split.train, sampler, config.batch_size, prep, seed,
-                                      config.triplet_scope, start_epoch=start),
+                                      config.triplet_scope, start_epoch=start, stop_epoch=config.epochs),
         config.epochs,
         [],
         run_dir,
         verbose,
+        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
     )

@@ -29,14 +29,12 @@ for scope "batch".
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import tensorflow as tf
 
 from baselines.rdcmh.similarity import SemanticSimilarity
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, preprocess_images
+from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, preprocess_images
 
 NUM_POINTS = 3  # "three points from three different bins" (RDCMH §Experiment)
 PAIRS = ((0, 1), (0, 2), (1, 2))  # the pairs (i, j) of a triplet's points
@@ -120,12 +118,16 @@ class TripletSampler:
 
 def triplet_batches(data: CrossModalData, indices, sampler: TripletSampler, batch_size: int,
                     prep: ImagePreprocessing, seed: int, scope: str = "train", *,
-                    start_epoch: int = 0) -> tf.data.Dataset:
-    """Training batches of triplets (module docstring); one iteration of the dataset is one epoch.
+                    start_epoch: int = 0, stop_epoch: int) -> tf.data.Dataset:
+    """Training batches of triplets (module docstring) of epochs ``start_epoch`` .. ``stop_epoch`` − 1
+    in sequence, ``num_train_batches(len(indices), batch_size)`` batches each (give that to
+    ``fit(steps_per_epoch=)``).
 
-    Every iteration draws its query order, points and crop offsets from
-    ``np.random.default_rng([seed, epoch])`` (``epoch`` counting from ``start_epoch``), so a
-    resumed run continues the same sequence.
+    Epoch e draws its query order, points and crop offsets from ``np.random.default_rng([seed, e])``
+    alone, so a run resumed after epoch e (``start_epoch=e``) continues the same sequence, and
+    every iterator of the dataset yields the same batches whatever iterators were made before
+    (Keras under a ``tf.distribute`` strategy makes one to peek at a batch and discards it; an
+    epoch counted by iterations would then shift every epoch by one).
 
     Args:
         indices: (n,) dataset rows of the training items (``split.train``); ``rows`` in the
@@ -141,14 +143,16 @@ def triplet_batches(data: CrossModalData, indices, sampler: TripletSampler, batc
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    if int(stop_epoch) <= int(start_epoch):
+        raise ValueError(f"stop_epoch must exceed start_epoch, got {start_epoch} .. {stop_epoch}")
     smallest = len(query_batches(np.arange(n), batch_size)[-1]) if scope == "batch" else n
     if smallest - 1 < sampler.num_bins:
         raise ValueError(f"ranking lists of {smallest - 1} items cannot fill {sampler.num_bins} bins "
                          f"({n} training items, batch_size {batch_size}, scope {scope!r})")
-    epochs = itertools.count(int(start_epoch))
 
-    def epoch_plan():
-        rng = np.random.default_rng([int(seed), next(epochs)])
+    def epoch_plan(epoch):
+        """The batches of one epoch, without images: (rows, triplets, crop offsets, *S entries)."""
+        rng = np.random.default_rng([int(seed), int(epoch)])
         for queries in query_batches(rng.permutation(n), batch_size):
             batch = sampler.batch(queries, scope, rng)
             offsets = rng.integers(0, prep.max_offset + 1, size=(len(batch["rows"]), 2), dtype=np.int32)
@@ -156,16 +160,16 @@ def triplet_batches(data: CrossModalData, indices, sampler: TripletSampler, batc
                    *(batch[key].astype(np.float32) for key in SIMILARITY_KEYS))
 
     k, pairs = NUM_POINTS, len(PAIRS)
-    plan = tf.data.Dataset.from_generator(
-        epoch_plan,
-        output_signature=(
-            tf.TensorSpec((None,), tf.int32),
-            tf.TensorSpec((None, 1 + k), tf.int32),
-            tf.TensorSpec((None, 2), tf.int32),
-            tf.TensorSpec((None, k), tf.float32), tf.TensorSpec((None, k), tf.float32),
-            tf.TensorSpec((None, pairs), tf.float32), tf.TensorSpec((None, pairs), tf.float32),
-        ),
+    signature = (
+        tf.TensorSpec((None,), tf.int32),
+        tf.TensorSpec((None, 1 + k), tf.int32),
+        tf.TensorSpec((None, 2), tf.int32),
+        tf.TensorSpec((None, k), tf.float32), tf.TensorSpec((None, k), tf.float32),
+        tf.TensorSpec((None, pairs), tf.float32), tf.TensorSpec((None, pairs), tf.float32),
     )
+    # The epoch is the generator's argument: each epoch's plan is a fresh generator of (seed, epoch).
+    plan = tf.data.Dataset.range(int(start_epoch), int(stop_epoch)).flat_map(
+        lambda epoch: tf.data.Dataset.from_generator(epoch_plan, args=(epoch,), output_signature=signature))
     image_shape = tuple(data.images.shape[1:])
 
     def read_numpy(rows):
@@ -181,5 +185,6 @@ def triplet_batches(data: CrossModalData, indices, sampler: TripletSampler, batc
         return batch
 
     batches = plan.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    num_batches = -(-n // batch_size)
-    return batches.apply(tf.data.experimental.assert_cardinality(num_batches)).prefetch(tf.data.AUTOTUNE)
+    total = num_train_batches(n, batch_size) * (int(stop_epoch) - int(start_epoch))
+    # tf.data cannot count a generator's batches; stating the number lets Keras size its progress bar.
+    return batches.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)

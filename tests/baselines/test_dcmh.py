@@ -11,7 +11,7 @@ from baselines.dcmh import METHOD, preset
 from baselines.dcmh.callbacks import logspace_rate
 from baselines.dcmh.losses import objective, step_loss_terms
 from baselines.dcmh.model import IMAGE_STEP, TEXT_STEP
-from baselines.dcmh.trainer import build, epoch_batches, preprocessing
+from baselines.dcmh.trainer import build, epoch_batches, preprocessing, steps_per_epoch
 from sdch_tf import experiment, train
 from tests.nets.test_vggf import random_weights, write_vggf_mat
 
@@ -211,18 +211,20 @@ def test_codes_after_an_epoch_are_sign_of_f_plus_g(smoke_data):
 def test_an_epoch_is_an_image_pass_then_a_text_pass(smoke_data):
     data, split = smoke_data
     n = len(split.train)
-    epochs = epoch_batches(data, split, SMOKE, seed=0)
-    first = [(int(b["step"][0]), b["index"].numpy()) for b in epochs]
-    second = [(int(b["step"][0]), b["index"].numpy()) for b in epochs]
+    per_epoch = steps_per_epoch(n, SMOKE.batch_size)
+    batches = [(int(b["step"][0]), b["index"].numpy()) for b in epoch_batches(data, split, SMOKE, seed=0)]
+    assert len(batches) == per_epoch * SMOKE.epochs  # every epoch of the run in one dataset
+    first, second = batches[:per_epoch], batches[per_epoch:2 * per_epoch]
     steps = [s for s, _ in first]
     passes = len(steps) // 2
     assert steps == [IMAGE_STEP] * passes + [TEXT_STEP] * passes
     for part in (first[:passes], first[passes:]):
         np.testing.assert_array_equal(np.sort(np.concatenate([rows for _, rows in part])), np.arange(n))
     assert not np.array_equal(first[0][1], first[passes][1])  # each pass is shuffled afresh
+    assert not np.array_equal(first[0][1], second[0][1])  # and each epoch
     # A run resumed after epoch 1 sees the same batches as the uninterrupted run.
     resumed = [(int(b["step"][0]), b["index"].numpy()) for b in epoch_batches(data, split, SMOKE, seed=0,
-                                                                                start_epoch=1)]
+                                                                                start_epoch=1, stop_epoch=2)]
     assert len(resumed) == len(second)
     for (s1, r1), (s2, r2) in zip(resumed, second):
         assert s1 == s2

@@ -59,15 +59,19 @@ def test_image_step_changes_the_image_net_and_its_rows_of_f_only(setup):
     f0, g0, b0 = (np.array(v) for v in (model.image_outputs, model.text_outputs, model.codes))
 
     similarity = losses.fgsc_similarity(batch["label"], model.train_labels)
-    model._modality_step("image", model.image_net, batch["image"], batch["index"], model.image_outputs,
-                         model.text_outputs, similarity, tf.gather(model.codes, batch["index"]))
+    terms, new_f = model._modality_step("image", model.image_net, batch["image"], batch["index"], tf.constant(f0),
+                                        tf.constant(g0), similarity, tf.gather(model.codes, batch["index"]))
 
     assert all(changed(before_image, image_vars)) and not any(changed(before_text, text_vars))
-    f1 = np.asarray(model.image_outputs)
+    np.testing.assert_allclose(np.asarray(terms["outputs"]), expected_rows, atol=1e-5)
+    # F as the loss saw it (and as the text step sees it): the batch's rows hold its new outputs.
+    f1 = np.asarray(new_f)
     np.testing.assert_allclose(f1[rows], expected_rows, atol=1e-5)
     others = np.setdiff1d(np.arange(len(f0)), rows)
     assert np.array_equal(f1[others], f0[others])
-    assert np.array_equal(np.asarray(model.text_outputs), g0) and np.array_equal(np.asarray(model.codes), b0)
+    # The buffers are written by train_step, after both steps.
+    for buffer, before in ((model.image_outputs, f0), (model.text_outputs, g0), (model.codes, b0)):
+        assert np.array_equal(np.asarray(buffer), before)
 
 
 def test_train_step_updates_both_nets_then_update_codes_sets_b(setup):
@@ -76,13 +80,17 @@ def test_train_step_updates_both_nets_then_update_codes_sets_b(setup):
     batch = first_batch(config, data, split)
     image_vars, text_vars = model.image_net.trainable_variables, model.text_net.trainable_variables
     before_image, before_text, b0 = snapshot(image_vars), snapshot(text_vars), np.array(model.codes)
+    f0, g0 = np.array(model.image_outputs), np.array(model.text_outputs)
     logs = model.train_step(batch)
     assert set(logs) == {"loss", "loss_image", "loss_text", "inter", "intra_image", "intra_text", "quantization"}
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert all(changed(before_image, image_vars)) and all(changed(before_text, text_vars))
     assert np.array_equal(np.asarray(model.codes), b0)  # B changes only after the epoch
     rows = batch["index"].numpy()
-    assert np.all(np.abs(np.asarray(model.text_outputs)[rows]) < 1)  # this batch's G rows are tanh outputs now
+    others = np.setdiff1d(np.arange(len(split.train)), rows)
+    for buffer, before in ((model.image_outputs, f0), (model.text_outputs, g0)):
+        assert np.all(np.abs(np.asarray(buffer)[rows]) < 1)  # this batch's F and G rows are tanh outputs now
+        assert np.array_equal(np.asarray(buffer)[others], before[others])
 
     model.update_codes(0)
     f, g = np.asarray(model.image_outputs), np.asarray(model.text_outputs)

@@ -26,7 +26,7 @@ def _setup(lr_image=LR, lr_text=LR, scope="train"):
     model = trainer.build(cfg, data, split, bits=16, seed=0)
     sampler = TripletSampler(model.similarity, cfg.num_bins)
     batch = next(iter(triplet_batches(data, split.train, sampler, 8, trainer.preprocessing(cfg), seed=0,
-                                      scope=scope)))
+                                      scope=scope, stop_epoch=1)))
     return model, batch
 
 

@@ -1,11 +1,14 @@
 """Binned ranking lists, triplet sampling and the triplet pipeline (baselines/rdcmh/triplets.py)."""
+import itertools
+
 import numpy as np
 import pytest
 
 from baselines.rdcmh.similarity import SemanticSimilarity
-from baselines.rdcmh.triplets import PAIRS, TripletSampler, bin_edges, query_batches, triplet_batches
+from baselines.rdcmh.triplets import (PAIRS, SIMILARITY_KEYS, TripletSampler, bin_edges, query_batches,
+                                      triplet_batches)
 from sdch_tf.data.dataset import ArrayImages, CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing
+from sdch_tf.data.pipeline import ImagePreprocessing, preprocess_images
 
 N = 23
 
@@ -89,7 +92,7 @@ def test_pipeline_serves_the_items_of_each_triplet(sim, scope, items_per_query):
     indices = np.arange(5, N + 5)[::-1].copy()  # training item i is dataset row indices[i]
     prep = ImagePreprocessing(resize=12, crop=10)
     sampler = TripletSampler(sim, num_bins=5)
-    batches = list(triplet_batches(data, indices, sampler, 8, prep, seed=0, scope=scope))
+    batches = list(triplet_batches(data, indices, sampler, 8, prep, seed=0, scope=scope, stop_epoch=1))
     assert len(batches) == 3
     queries = np.concatenate([np.asarray(b["rows"])[:len(b["triplets"])] for b in batches])
     np.testing.assert_array_equal(np.sort(queries), np.arange(N))  # every item a query once per epoch
@@ -100,17 +103,53 @@ def test_pipeline_serves_the_items_of_each_triplet(sim, scope, items_per_query):
         np.testing.assert_array_equal(np.asarray(b["text"]), data.texts[indices[rows]])
         t = rows[np.asarray(b["triplets"])]
         np.testing.assert_allclose(np.asarray(b["s_qm_text"]), sim.text[t[:, :1], t[:, 1:]])
-    # The same seed and epoch give the same batches; resuming at epoch 1 continues the sequence.
-    again = list(triplet_batches(data, indices, sampler, 8, prep, seed=0, scope=scope))
-    np.testing.assert_array_equal(np.asarray(again[0]["rows"]), np.asarray(batches[0]["rows"]))
-    np.testing.assert_array_equal(np.asarray(again[0]["image"]), np.asarray(batches[0]["image"]))
-    dataset = triplet_batches(data, indices, sampler, 8, prep, seed=0, scope=scope)
-    list(dataset)
-    second = [np.asarray(b["rows"]) for b in dataset]
-    resumed = [np.asarray(b["rows"]) for b in triplet_batches(data, indices, sampler, 8, prep, seed=0,
-                                                              scope=scope, start_epoch=1)]
-    for a, b in zip(second, resumed):
-        np.testing.assert_array_equal(a, b)
+
+
+def _counted_plans(sampler, n, batch_size, scope, max_offset, seed, start_epoch, num_epochs):
+    """The batches the former ``triplet_batches`` generator drew, epoch after epoch from an
+    ``itertools.count`` started at ``start_epoch`` (its code, without tf.data): the reference the
+    stateless dataset must reproduce, so that single-device training is unchanged."""
+    epochs = itertools.count(start_epoch)
+
+    def epoch_plan():
+        rng = np.random.default_rng([int(seed), next(epochs)])
+        for queries in query_batches(rng.permutation(n), batch_size):
+            batch = sampler.batch(queries, scope, rng)
+            offsets = rng.integers(0, max_offset + 1, size=(len(batch["rows"]), 2), dtype=np.int32)
+            yield (batch["rows"].astype(np.int32), batch["triplets"].astype(np.int32), offsets,
+                   *(batch[key].astype(np.float32) for key in SIMILARITY_KEYS))
+
+    return [plan for _ in range(num_epochs) for plan in epoch_plan()]
+
+
+@pytest.mark.parametrize("scope", ["train", "batch"])
+def test_epochs_follow_seed_and_epoch_alone_whatever_iterators_came_before(sim, scope):
+    """Epochs 2..3 equal the former counted generator's epochs 2..3, batch for batch, also from an
+    iterator made after another one peeked at a batch (as Keras does under tf.distribute)."""
+    data = _data(N)
+    indices = np.arange(5, N + 5)[::-1].copy()
+    prep = ImagePreprocessing(resize=12, crop=10)
+    sampler = TripletSampler(sim, num_bins=5)
+    dataset = triplet_batches(data, indices, sampler, 8, prep, seed=4, scope=scope, start_epoch=2, stop_epoch=4)
+    assert dataset.cardinality() == 6  # 3 batches × 2 epochs
+    next(iter(dataset))  # a peeking iterator, discarded
+    batches = list(dataset)
+    expected = _counted_plans(sampler, N, 8, scope, prep.max_offset, seed=4, start_epoch=2, num_epochs=2)
+    assert len(batches) == len(expected) == 6
+    for got, (rows, triplets, offsets, *sims) in zip(batches, expected):
+        np.testing.assert_array_equal(np.asarray(got["rows"]), rows)
+        np.testing.assert_array_equal(np.asarray(got["triplets"]), triplets)
+        for key, values in zip(SIMILARITY_KEYS, sims):
+            np.testing.assert_array_equal(np.asarray(got[key]), values)
+        images = preprocess_images(data.images.read(indices[rows]), prep, offsets)  # the crops drawn
+        np.testing.assert_array_equal(np.asarray(got["image"]), np.asarray(images))
+    # The epochs differ (each reshuffles), and resuming at epoch 3 gives epoch 3 again.
+    assert not np.array_equal(np.asarray(batches[0]["rows"]), np.asarray(batches[3]["rows"]))
+    resumed = list(triplet_batches(data, indices, sampler, 8, prep, seed=4, scope=scope, start_epoch=3,
+                                   stop_epoch=4))
+    for a, b in zip(resumed, batches[3:]):
+        np.testing.assert_array_equal(np.asarray(a["image"]), np.asarray(b["image"]))
+        np.testing.assert_array_equal(np.asarray(a["triplets"]), np.asarray(b["triplets"]))
 
 
 def test_pipeline_refuses_lists_too_short_for_the_bins(sim):
@@ -118,8 +157,10 @@ def test_pipeline_refuses_lists_too_short_for_the_bins(sim):
     prep = ImagePreprocessing(resize=12, crop=12)
     sampler = TripletSampler(sim, num_bins=5)
     with pytest.raises(ValueError, match="cannot fill 5 bins"):
-        triplet_batches(data, np.arange(N), sampler, 5, prep, seed=0, scope="batch")
+        triplet_batches(data, np.arange(N), sampler, 5, prep, seed=0, scope="batch", stop_epoch=1)
     with pytest.raises(ValueError, match="training items"):
-        triplet_batches(data, np.arange(N - 1), sampler, 8, prep, seed=0)
+        triplet_batches(data, np.arange(N - 1), sampler, 8, prep, seed=0, stop_epoch=1)
+    with pytest.raises(ValueError, match="stop_epoch must exceed start_epoch"):
+        triplet_batches(data, np.arange(N), sampler, 8, prep, seed=0, start_epoch=2, stop_epoch=2)
     with pytest.raises(ValueError, match="at least 3"):
         TripletSampler(sim, num_bins=2)
