@@ -100,9 +100,7 @@ class DCMH(CrossModalHashingModel):
             own = gather(net(inputs, training=True))
             terms = losses.step_loss_terms(own, other, similarity, codes, rest_sum, self.gamma, self.eta)
             loss = tf.add_n(list(terms.values())) / self.normalizer
-            # Inside the tape: ``apply_gradients`` differentiates loss / replicas, which the tape
-            # must record (the gradient call ends the recording, so the update itself is not).
-            self.apply_gradients(group, tape, loss)
+        self.apply_gradients(group, tape, loss)
         # F (or G) rows of the batch: the outputs of this step's forward pass (process_DCMH.m).
         self.store(own_buffer, rows, own)
         mine = {f"{group}_loss": loss, **{f"{group}_{k}": v for k, v in terms.items()}}

@@ -144,7 +144,8 @@ def epoch_batches(data: CrossModalData, split: Split, config: DCMHConfig, seed: 
     epochs = stop_epoch - int(start_epoch)
     choice = tf.data.Dataset.from_tensor_slices(np.repeat(np.array([0, 1], np.int64), per_pass)).repeat(epochs)
     batches = tf.data.Dataset.choose_from_datasets([images, texts], choice)
-    return batches.apply(tf.data.experimental.assert_cardinality(2 * per_pass * epochs)).prefetch(tf.data.AUTOTUNE)
+    total = steps_per_epoch(len(split.train), config.batch_size) * epochs
+    return batches.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
 
 
 def fit(model: DCMH, config: DCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
