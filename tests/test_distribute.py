@@ -22,8 +22,9 @@ TERMS = {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "ba
 
 
 @pytest.fixture(scope="module")
-def two_device_runs(tmp_path_factory):
-    return two_devices.run(tmp_path_factory.mktemp("distribute"), "sdch", CONFIGURE)
+def two_device_runs(tmp_path_factory, onednn):
+    return two_devices.run(tmp_path_factory.mktemp(f"distribute-onednn{onednn}"),
+                           "sdch", CONFIGURE, onednn=onednn)
 
 
 def test_the_mirrored_run_uses_both_devices(two_device_runs):

@@ -62,11 +62,18 @@ with open(os.path.join(sys.argv[1], "logs.json"), "w") as f:
 """
 
 
-def run(work, method: str, configure: str, collect: str = "") -> tuple[dict, dict]:
-    """Both trainings of every config; see the module docstring."""
+def run(work, method: str, configure: str, collect: str = "", onednn: str | None = None) -> tuple[dict, dict]:
+    """Both trainings of every config; see the module docstring.
+
+    ``onednn``: TF_ENABLE_ONEDNN_OPTS for the subprocess ("0" or "1"; None: inherited). TensorFlow
+    enables oneDNN by default only on some CPUs, whose kernels differ on empty batches
+    (sdch_tf.nets.empty_batch), so the distribute tests run under both settings on every CPU.
+    """
     script = work / "driver.py"
     script.write_text(DRIVER.format(configure=textwrap.dedent(configure), collect=textwrap.dedent(collect)))
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    if onednn is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     proc = subprocess.run([sys.executable, str(script), str(work), method], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]

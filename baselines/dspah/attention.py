@@ -38,6 +38,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from sdch_tf.nets.empty_batch import skip_if_empty
+
 CBAM_REDUCTION = 16        # CBAM (Woo et al. 2018): reduction ratio r = 16 in its experiments (as SE-Net)
 CBAM_SPATIAL_KERNEL = 7    # CBAM §3 Eq. 3: 7×7 convolution
 
@@ -110,7 +112,9 @@ class SpatialAttention(keras.layers.Layer):
             logits = ops.reshape(ops.matmul(ops.reshape(descriptor, (-1, height * width * 2)), matrix),
                                  (-1, height, width, 1))
         else:
-            logits = ops.conv(descriptor, self.kernel, strides=1, padding="same")
+            # An empty per-replica batch must not reach oneDNN's Conv2D (sdch_tf.nets.empty_batch).
+            logits = skip_if_empty(lambda d: ops.conv(d, self.kernel, strides=1, padding="same"), descriptor,
+                                   (x.shape[1], x.shape[2], 1))
         return x * ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):

@@ -32,6 +32,7 @@ from keras import ops
 
 from sdch_tf.config import ImageNetConfig
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
+from sdch_tf.nets.empty_batch import MaxPooling2D, skip_if_empty
 
 # The seven layers initialised from the pretrained AlexNet (SDCH §4.2); the model trains
 # them at one tenth of the feature learning rate.
@@ -157,6 +158,10 @@ class GroupedConv2D(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
 
     def call(self, inputs):
+        # An empty per-replica batch must not reach oneDNN's Conv2D (sdch_tf.nets.empty_batch).
+        return skip_if_empty(self._convolve, inputs, self.compute_output_shape(tuple(inputs.shape))[1:])
+
+    def _convolve(self, inputs):
         kernel = ops.convert_to_tensor(self.kernel)
         if self.groups == 1 or self.implementation == "split":
             padding = "VALID" if self.padding == 0 else [[0, 0], [self.padding] * 2, [self.padding] * 2, [0, 0]]
@@ -315,7 +320,7 @@ def build_image_net(
         if config.lrn and index in (1, 2):  # SDCH §3.2: LRN after img-conv1 and img-conv2
             x = LocalResponseNorm(name=f"lrn{index}")(x)
         if pooled:
-            x = keras.layers.MaxPooling2D(_POOL_SIZE, _POOL_STRIDE, padding="valid", name=f"pool{index}")(x)
+            x = MaxPooling2D(_POOL_SIZE, _POOL_STRIDE, padding="valid", name=f"pool{index}")(x)
     # Channels-last flatten gives the (H, W, C) order in which bvlc_alexnet.npy stores fc6.
     x = keras.layers.Flatten(name="flatten")(x)
     for index, units in zip((6, 7), config.fc_units):

@@ -54,6 +54,7 @@ import keras
 import numpy as np
 
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
+from sdch_tf.nets.empty_batch import Conv2D, MaxPooling2D
 
 # torchvision's ImageNet normalisation on the 0–1 scale, and on the 0–255 scale of our pipeline.
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
@@ -106,11 +107,11 @@ def _conv(filters, kernel, stride, name, initializer, x):
     pad = kernel // 2
     if stride == 1:
         # 'same' with stride 1 and odd k pads k // 2 on every side: PyTorch's padding.
-        return keras.layers.Conv2D(filters, kernel, padding="same", use_bias=False,
+        return Conv2D(filters, kernel, padding="same", use_bias=False,
                                    kernel_initializer=initializer, name=name)(x)
     if pad:
         x = keras.layers.ZeroPadding2D(pad, name=f"{name}.pad")(x)
-    return keras.layers.Conv2D(filters, kernel, strides=stride, padding="valid", use_bias=False,
+    return Conv2D(filters, kernel, strides=stride, padding="valid", use_bias=False,
                                kernel_initializer=initializer, name=name)(x)
 
 
@@ -123,7 +124,7 @@ def _basic_block(x, filters, stride, name, initializer):
     y = _conv(filters, 3, 1, f"{name}.conv2", initializer, y)
     y = _bn(f"{name}.bn2")(y)
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, padding="valid", use_bias=False,
+        shortcut = Conv2D(filters, 1, strides=stride, padding="valid", use_bias=False,
                                        kernel_initializer=initializer, name=f"{name}.downsample.0")(x)
         shortcut = _bn(f"{name}.downsample.1")(shortcut)
     y = keras.layers.Add(name=f"{name}.add")([y, shortcut])
@@ -160,7 +161,7 @@ def build_resnet(blocks, widths, input_shape, input_scale=None, kernel_initializ
     x = _bn("bn1")(x)
     x = keras.layers.ReLU(name="relu")(x)
     x = keras.layers.ZeroPadding2D(1, name="maxpool.pad")(x)
-    x = keras.layers.MaxPooling2D(3, 2, padding="valid", name="maxpool")(x)
+    x = MaxPooling2D(3, 2, padding="valid", name="maxpool")(x)
     stages = []
     for stage, (count, filters) in enumerate(zip(blocks, widths), start=1):
         for index in range(count):

@@ -59,6 +59,7 @@ import tensorflow as tf
 
 from sdch_tf.config import CAFFE_IMAGENET_MEAN_RGB
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
+from sdch_tf.nets.empty_batch import skip_if_empty
 from sdch_tf.nets.alexnet import PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
 
 # The seven layers with weights in imagenet-vgg-f.mat that the hashing methods fine-tune
@@ -123,6 +124,10 @@ class PaddedMaxPool2D(keras.layers.Layer):
         self.pad = tuple(int(p) for p in pad)
 
     def call(self, inputs):
+        # An empty per-replica batch must not reach oneDNN's MaxPool (sdch_tf.nets.empty_batch).
+        return skip_if_empty(self._pool, inputs, self.compute_output_shape(tuple(inputs.shape))[1:])
+
+    def _pool(self, inputs):
         top, bottom, left, right = self.pad
         x = inputs
         if any(self.pad):

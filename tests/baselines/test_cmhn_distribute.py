@@ -19,8 +19,9 @@ def collect(model, strategy, record, arrays):
 
 
 @pytest.fixture(scope="module")
-def two_device_runs(tmp_path_factory):
-    return two_devices.run(tmp_path_factory.mktemp("cmhn_distribute"), "cmhn", CONFIGURE, COLLECT)
+def two_device_runs(tmp_path_factory, onednn):
+    return two_devices.run(tmp_path_factory.mktemp(f"cmhn_distribute-onednn{onednn}"),
+                           "cmhn", CONFIGURE, COLLECT, onednn=onednn)
 
 
 def test_cmhn_is_registered_as_distributable():

@@ -35,8 +35,9 @@ def collect(model, strategy, record, arrays):
 
 
 @pytest.fixture(scope="module")
-def two_device_runs(tmp_path_factory):
-    logs, arrays = two_devices.run(tmp_path_factory.mktemp("dcmh_distribute"), "dcmh", CONFIGURE, COLLECT)
+def two_device_runs(tmp_path_factory, onednn):
+    logs, arrays = two_devices.run(tmp_path_factory.mktemp(f"dcmh_distribute-onednn{onednn}"),
+                                   "dcmh", CONFIGURE, COLLECT, onednn=onednn)
     assert logs["smoke/none"]["train"] == NUM_TRAIN
     return logs, arrays
 

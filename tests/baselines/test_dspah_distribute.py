@@ -32,8 +32,9 @@ def collect(model, strategy, record, arrays):
 
 
 @pytest.fixture(scope="module")
-def two_device_runs(tmp_path_factory):
-    return two_devices.run(tmp_path_factory.mktemp("dspah_distribute"), "dspah", CONFIGURE, COLLECT)
+def two_device_runs(tmp_path_factory, onednn):
+    return two_devices.run(tmp_path_factory.mktemp(f"dspah_distribute-onednn{onednn}"),
+                           "dspah", CONFIGURE, COLLECT, onednn=onednn)
 
 
 def test_dspah_is_registered_as_distributable():

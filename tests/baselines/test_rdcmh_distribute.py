@@ -30,8 +30,9 @@ def collect(model, strategy, record, arrays):
 
 
 @pytest.fixture(scope="module")
-def two_device_runs(tmp_path_factory):
-    return two_devices.run(tmp_path_factory.mktemp("rdcmh_distribute"), "rdcmh", CONFIGURE, COLLECT)
+def two_device_runs(tmp_path_factory, onednn):
+    return two_devices.run(tmp_path_factory.mktemp(f"rdcmh_distribute-onednn{onednn}"),
+                           "rdcmh", CONFIGURE, COLLECT, onednn=onednn)
 
 
 @pytest.mark.parametrize("scope", SCOPES)
