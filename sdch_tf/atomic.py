@@ -6,12 +6,16 @@ a SIGKILL or power loss, possibly a ``.tmp-*`` file that ``remove_stale_temporar
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 
 import numpy as np
+
+from sdch_tf.input_errors import InputError
 
 
 # Names of the temporary files ``atomic_write`` makes; nothing else may start with it.
@@ -124,4 +128,30 @@ def _fsync_directory(directory):
     except OSError:
         pass
     finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path, what: str):
+    """Hold an exclusive ``flock`` on the file ``path`` (created if needed) for the ``with`` block.
+
+    Another process holding it: ``InputError`` naming ``what`` and that process. The lock dies
+    with its process (a killed run never leaves a stale lock); the file itself stays, since
+    deleting a lock file races with a process about to lock it.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise InputError(f"{what} is in use by another process{f' (pid {holder})' if holder else ''}; wait for it "
+                         f"to finish, or use another --out (lock: {path})") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

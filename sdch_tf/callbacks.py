@@ -15,6 +15,7 @@ import keras
 
 from sdch_tf import checkpoint
 from sdch_tf.atomic import atomic_write_text
+from sdch_tf.input_errors import TrainingDiverged
 from sdch_tf.model import FEATURES, HASH, JOINT
 
 
@@ -25,10 +26,6 @@ def phase_of_epoch(epoch: int, feature_epochs: int = 1, hash_epochs: int = 1) ->
     if epoch < feature_epochs + hash_epochs:
         return HASH
     return JOINT
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 def non_finite(logs) -> list[str]:
@@ -70,8 +67,22 @@ class StopOnDivergence(keras.callbacks.Callback):
         raise TrainingDiverged(
             f"training diverged in epoch {self._epoch + 1} ({getattr(self.model, 'phase', 'joint')} phase), "
             f"{where}: {named}{f' (finite: {finite})' if finite else ''}. "
-            f"{getattr(self.model, 'divergence_hint', 'Lower the learning rates.')}"
+            f"{divergence_hint(self.model)}"
         )
+
+
+def divergence_hint(model) -> str:
+    """What to try after a divergence, from the optimisers the model really uses."""
+    optimizers = list(checkpoint.optimizers_of(model).values()) or [getattr(model, "optimizer", None)]
+    names = sorted({type(getattr(o, "inner_optimizer", o)).__name__ for o in optimizers if o is not None})
+    data = ("If it diverges in the first steps, check the inputs for extreme values (texts or images far "
+            "from the scale of the dataset's other samples).")
+    if names and all(name in ("Adam", "AdamW") for name in names):
+        return f"Lower the learning rates (the optimiser is already Adam). {data}"
+    if names:
+        return (f"Lower the learning rates, or try --optimizer adam where the method offers it "
+                f"(optimiser in use: {', '.join(names)}). {data}")
+    return f"Lower the learning rates. {data}"
 
 
 class StagedSchedule(keras.callbacks.Callback):
@@ -147,8 +158,11 @@ class EpochLog(keras.callbacks.Callback):
 
     @staticmethod
     def read(path):
-        with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        try:
+            with open(path, encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+            raise checkpoint.corrupt(path, e) from None
 
 
 class Checkpoint(keras.callbacks.Callback):

@@ -16,6 +16,7 @@ leaves either the previous checkpoint or the new one, never a torn file.
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
 
@@ -30,7 +31,8 @@ class CheckpointMismatch(InputError):
     names the file, what differs, and what it holds vs what the run expects."""
 
 
-def _optimizers(model):
+def optimizers_of(model) -> dict:
+    """{name: optimiser} of a model (SDCH's three attributes, or ``optimizers_by_name``)."""
     if getattr(model, "optimizers_by_name", None):
         return dict(model.optimizers_by_name)
     names = ("feature_optimizer", "hash_optimizer", "pretrained_optimizer")
@@ -49,22 +51,53 @@ def save(path, model, epoch: int, identity: dict | None = None):
     arrays = {"epoch": np.asarray(epoch), IDENTITY_KEY: np.asarray(json.dumps(normalized(identity), sort_keys=True))}
     for i, v in enumerate(model.variables):
         arrays[f"model/{i}"] = np.asarray(v)
-    for name, opt in _optimizers(model).items():
+    for name, opt in optimizers_of(model).items():
         for i, v in enumerate(opt.variables):
             arrays[f"{name}/{i}"] = np.asarray(v)
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+class CorruptRunFile(InputError):
+    """A file of a run directory (checkpoint, run.json, epochs.jsonl, …) that cannot be read; the
+    message names it and says how to recover."""
+
+
+def corrupt(path, error: Exception) -> CorruptRunFile:
+    """The error for an unreadable run file ``path``: names it, the reason, and the way out."""
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return CorruptRunFile(
+        f"{path} cannot be read ({reason}); it may be truncated or corrupt. Delete it, or pass --fresh to "
+        "train the run again from scratch (the recorded result, if any, is kept until the new one is finished)"
+    )
+
+
+# What np.load and zipfile raise for a truncated, corrupt or foreign .npz.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError)
+
+
+def _load(path):
+    try:
+        return np.load(path)
+    except _NPZ_ERRORS as e:
+        raise corrupt(path, e) from None
+
+
 def read_identity(path) -> dict:
     """The run identity recorded in a checkpoint ({} for a checkpoint written without one)."""
-    with np.load(path) as ckpt:
-        return json.loads(str(ckpt[IDENTITY_KEY])) if IDENTITY_KEY in ckpt.files else {}
+    with _load(path) as ckpt:
+        try:
+            return json.loads(str(ckpt[IDENTITY_KEY])) if IDENTITY_KEY in ckpt.files else {}
+        except _NPZ_ERRORS as e:
+            raise corrupt(path, e) from None
 
 
 def read_epoch(path) -> int:
     """The number of finished epochs a checkpoint holds."""
-    with np.load(path) as ckpt:
-        return int(ckpt["epoch"])
+    with _load(path) as ckpt:
+        try:
+            return int(ckpt["epoch"])
+        except _NPZ_ERRORS as e:
+            raise corrupt(path, e) from None
 
 
 def differences(recorded, expected, prefix: str = "") -> list[str]:
@@ -111,9 +144,16 @@ def restore(path, model, identity: dict | None = None) -> int:
     """
     check_identity(path, identity)
     model.build_optimizers()
-    with np.load(path) as ckpt:
+    try:
+        return _restore(path, model)
+    except _NPZ_ERRORS as e:  # a member that cannot be decompressed or parsed
+        raise corrupt(path, e) from None
+
+
+def _restore(path, model) -> int:
+    with _load(path) as ckpt:
         groups = {"model": list(model.variables)}
-        groups.update({name: list(opt.variables) for name, opt in _optimizers(model).items()})
+        groups.update({name: list(opt.variables) for name, opt in optimizers_of(model).items()})
         saved_groups = {k.split("/")[0] for k in ckpt.files if "/" in k}
         if saved_groups != set(groups):
             raise CheckpointMismatch(

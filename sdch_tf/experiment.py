@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import atomic, distribute, evaluation, results, training
+from sdch_tf import atomic, checkpoint, distribute, evaluation, results, training
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.config import DataConfig
 from sdch_tf.data.dataset import CrossModalData
@@ -26,6 +26,8 @@ from sdch_tf.methods import Method
 
 UNTRAINED_FILE = "untrained.json"
 CODES_FILE = "codes.npz"
+# One lock file per run id, held while a process trains that run (atomic.exclusive_lock).
+LOCK_DIR = ".locks"
 
 # Split sizes for the embedded synthetic set (its default 6,000 samples), in the spirit of the
 # DCMH protocol's 2,000 / 10,000 of MIRFlickr's 20,015.
@@ -119,28 +121,64 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
     """
     final = results.run_dir(out_dir, config, bits, seed)
     staging = atomic.sibling(final, "fresh")
-    atomic.finish_replace(final, staging)
-    existing = None if fresh else results.read_result(final)
-    if existing is not None:
-        if verbose:
-            print(f"Reusing the finished run in {final} (pass --fresh to train again)")
-        return existing, os.path.join(final, results.RESULT_FILE)
-    directory = staging if fresh and os.path.isdir(final) else final
-    if fresh and os.path.isdir(staging):
-        shutil.rmtree(staging)
-    os.makedirs(directory, exist_ok=True)
-    stale = atomic.remove_stale_temporaries(directory)
-    if stale and verbose:
-        print(f"Removed {len(stale)} temporary file(s) an interrupted write left in {directory}")
-
     split = split_for(config.data, data, seed)
     if not method.semi_supervised:
         # With --label-fraction < 1 a supervised method sees only the labelled training items.
         split = split.labelled_only()
-    # Everything the training sequence depends on besides the epoch: every method's batch plan
-    # (order, crops, DCMH's text pass, RDCMH's triplets) is drawn from (seed, epoch) over
-    # split.train with sizes and options from the config, and its schedules follow the epoch.
-    training.claim(directory, {
+    if method.check is not None:  # method-specific limits, before any directory is made
+        method.check(config, split)
+    identity = run_identity(config, data, split, bits, seed)
+    # Beside runs/, not in it: runs/ holds run directories only.
+    lock = os.path.join(out_dir, LOCK_DIR, os.path.basename(final))
+    with atomic.exclusive_lock(lock, f"the run directory {final}"):
+        atomic.finish_replace(final, staging)
+        existing = None if fresh else results.read_result(final)
+        if existing is not None:
+            check_recorded_run(final, identity, existing)
+            if verbose:
+                print(f"Reusing the finished run in {final} (pass --fresh to train again)")
+            return existing, os.path.join(final, results.RESULT_FILE)
+        directory = staging if fresh and os.path.isdir(final) else final
+        if directory == staging and os.path.isdir(staging):
+            if _identity_or_none(staging) == identity:
+                if verbose:
+                    print(f"Resuming the interrupted --fresh run in {staging} (the recorded run in {final} stays "
+                          "until it finishes; delete the staging directory to start over)")
+            else:
+                shutil.rmtree(staging)
+        elif os.path.isdir(staging):
+            shutil.rmtree(staging)  # a --fresh run of a run that no longer exists: nothing to replace
+        created = not os.path.isdir(directory)
+        try:
+            return _train_and_record(method, config, data, split, identity, bits, seed, directory, final, verbose)
+        except _SetupFailed as e:
+            # Nothing was trained: leave no directory behind that would look like an interrupted run.
+            if created and os.path.isdir(directory):
+                shutil.rmtree(directory, ignore_errors=True)
+            raise e.cause from None
+
+
+def _identity_or_none(run_dir: str) -> dict | None:
+    try:
+        return training.read_identity(run_dir)
+    except checkpoint.CorruptRunFile:
+        return None
+
+
+class _SetupFailed(Exception):
+    """Wraps an error raised before training started (the directory holds nothing to resume)."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def run_identity(config, data: CrossModalData, split: Split, bits: int, seed: int) -> dict:
+    """Everything the training sequence depends on besides the epoch (``training.claim``): every
+    method's batch plan (order, crops, DCMH's text pass, RDCMH's triplets) is drawn from
+    (seed, epoch) over split.train with sizes and options from the config, and its schedules
+    follow the epoch."""
+    return checkpoint.normalized({
         "method": config.method, "bits": int(bits), "seed": int(seed),
         "config": results.config_dict(config, bits),
         "data": {"name": data.name, "num_samples": int(data.num_samples), "text_dim": int(data.text_dim),
@@ -149,24 +187,60 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
                   "database": training.fingerprint(split.database), "train": training.fingerprint(split.train),
                   "labelled": None if split.labelled is None else training.fingerprint(split.labelled)},
     })
-    prep = method.preprocessing(config)
-    if verbose:
-        print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
-              f"split {split.sizes()} ===")
-    hasher = method.build(config, data, split, bits, seed)
 
-    untrained_path = os.path.join(directory, UNTRAINED_FILE)
-    if os.path.exists(untrained_path):
-        untrained = results.read_json(untrained_path)
+
+def check_recorded_run(run_dir: str, identity: dict, result: dict) -> None:
+    """Refuse to reuse a finished run made from other data or another split (``InputError``).
+
+    The run id covers the configuration only; the data behind a dataset name can change (files
+    replaced, another ``--data-dir``). ``run.json`` records the data's shape and the split's
+    fingerprints; result sets recorded without it are checked on what ``result.json`` holds.
+    """
+    recorded = training.read_identity(run_dir)
+    if recorded:
+        # The configuration is already the run id's; a field added to it later must not void old runs.
+        keys = ("method", "bits", "seed", "data", "split")
+        diff = checkpoint.differences({k: recorded.get(k) for k in keys}, {k: identity.get(k) for k in keys})
     else:
-        if verbose:
-            print("Scoring the untrained networks")
-        scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
-        untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i")}
-        atomic_write_json(untrained_path, untrained)
-    if verbose:
-        print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
+        diff = checkpoint.differences({"dataset": result.get("dataset"), "split": result.get("split")},
+                                      {"dataset": identity["data"]["name"], "split": identity["split"]["sizes"]})
+    if diff:
+        shown = "; ".join(diff[:6]) + (f"; and {len(diff) - 6} more" if len(diff) > 6 else "")
+        raise checkpoint.CheckpointMismatch(
+            f"the finished run in {run_dir} was made from other data or another split than this command's "
+            f"({shown}). Pass --fresh to train it again on this data, or use another --out"
+        )
 
+
+def _train_and_record(method: Method, config, data: CrossModalData, split: Split, identity: dict, bits: int,
+                      seed: int, directory: str, final: str, verbose: int) -> tuple[dict, str]:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        stale = atomic.remove_stale_temporaries(directory)
+        if stale and verbose:
+            print(f"Removed {len(stale)} temporary file(s) an interrupted write left in {directory}")
+        training.claim(directory, identity)
+        prep = method.preprocessing(config)
+        if verbose:
+            print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
+                  f"split {split.sizes()} ===")
+        hasher = method.build(config, data, split, bits, seed)
+
+        untrained_path = os.path.join(directory, UNTRAINED_FILE)
+        if os.path.exists(untrained_path):
+            untrained = results.read_json(untrained_path)
+        else:
+            if verbose:
+                print("Scoring the untrained networks")
+            scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
+            untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i")}
+            atomic_write_json(untrained_path, untrained)
+        if verbose:
+            print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
+    except (Exception, KeyboardInterrupt) as e:
+        if os.path.exists(os.path.join(directory, training.CHECKPOINT_FILE)):
+            raise
+        raise _SetupFailed(e) from e
     epochs = method.fit(hasher, config, data, split, directory, seed, verbose)
     if verbose:
         print("Evaluating")

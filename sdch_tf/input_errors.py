@@ -1,4 +1,5 @@
-"""Errors caused by what the user supplied — a data or weights file, a size, a name — not by a bug.
+"""Errors caused by what the user supplied — a data or weights file, a size, a name — not by a bug;
+and the divergence of a training, the other expected failure the command lines report (sdch_tf.cli).
 
 Every such error names the file, key, sample or option, what was found and what was expected.
 The command lines (``python -m sdch_tf.train``, ``reproduce``, ``sweep``) print any
@@ -19,3 +20,8 @@ class WeightsFileError(InputError):
 
 class WeightsNotFoundError(InputError, FileNotFoundError):
     """No pretrained-weights file at the path given."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite (``callbacks.StopOnDivergence``); the message names the
+    epoch, the step, the non-finite terms and the checkpoint kept."""

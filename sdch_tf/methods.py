@@ -15,6 +15,7 @@ scored like for like.
     preprocessing(config) -> ImagePreprocessing
     distributable                 True if its train_step gathers the global batch under
                                   tf.distribute (--distribute; sdch_tf.distribute)
+    check(config, split)          optional: InputError for settings this split cannot train
     semi_supervised               True if the method uses unlabelled training items
                                   (split.labelled); otherwise, under --label-fraction < 1,
                                   it is given the labelled training items only
@@ -42,6 +43,9 @@ class Method:
     # True if train_step computes its loss on the global batch under tf.distribute
     # (sdch_tf.distribute): only then does --distribute give the one-device gradients.
     distributable: bool = False
+    # check(config, split): InputError for a configuration the method cannot train on this
+    # split (e.g. RDCMH's bins per ranking list), before any run directory is made.
+    check: Callable[[Any, Any], None] | None = None
 
 
 # name → module that defines METHOD.

@@ -79,7 +79,6 @@ class SDCH(keras.Model):
         )
         self._pretrained_ids = {id(v) for v in pretrained_variables}
         self.phase = JOINT
-        self.divergence_hint = "Lower the learning rates or use --optimizer adam (REPRODUCTION.md §1)."
         self.trackers = {name: keras.metrics.Mean(name=name) for name in _PHASE_LOGS[JOINT]}
         self.feature_optimizer = self.pretrained_optimizer = self.hash_optimizer = None
 

@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from sdch_tf import cli
 
 TABLE_BITS = (16, 32, 64)  # SDCH Tables 2–3
 PAPER_RUNS = 5             # SDCH §4.2: "all results are averaged over five runs"
@@ -68,7 +68,9 @@ def parse_weights(pairs: list[str], methods) -> dict[str, str]:
     for pair in pairs:
         method, sep, path = pair.partition("=")
         if not sep or method not in methods:
-            raise SystemExit(f"error: --weights {pair!r}: expected METHOD=PATH with METHOD one of {sorted(methods)}")
+            from sdch_tf.input_errors import InputError
+
+            raise InputError(f"--weights {pair!r}: expected METHOD=PATH with METHOD one of {sorted(methods)}")
         weights[method] = os.path.expanduser(path)
     return weights
 
@@ -97,6 +99,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimate, then stop")
     p.add_argument("--no-draw", action="store_true", help="train only; draw later with python -m sdch_tf.figures")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    p.add_argument("--verbose", action="store_true",
+                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
     return p.parse_args(argv)
 
 
@@ -117,18 +121,19 @@ def build_plan(args, out: str):
 
 
 def main(argv=None) -> int:
+    """The CLI: every expected failure is one ``error:`` line and an exit status (``sdch_tf.cli``)."""
+    return cli.run_main(_main, argv)
+
+
+def _main(argv=None) -> int:
     args = parse_args(argv)
     from sdch_tf import run_plan, sweep
-    from sdch_tf.input_errors import InputError
+    from sdch_tf.config_checks import check_seeds
 
+    check_seeds(args.seed, args.runs)
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
-    try:
-        plan = build_plan(args, out)
-    except SystemExit as e:  # a bad --weights METHOD=PATH or a flag a method has no field for
-        if not isinstance(e.code, str):
-            raise
-        print(e.code, file=sys.stderr)
-        return 2
+    cli.check_out_dir(out)
+    plan = build_plan(args, out)
     print(f"Reproducing SDCH Tables 2–3 and Figures 4–5 on {args.dataset} (preset {args.preset}) into {out}")
     print(run_plan.describe(plan, sweep.recorded_runs(out)))
     if args.dry_run:
@@ -136,21 +141,20 @@ def main(argv=None) -> int:
     for run_id in sweep.reuse_main_runs(plan, out):
         print(f"  reusing the recorded main run {run_id} for a sweep (same configuration)")
     cache = DataCache()
+    check_inputs(plan, cache.load)
+    diverged = None
     try:
-        check_inputs(plan, cache.load)
         run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
-    except KeyboardInterrupt:
-        return 130
-    except InputError as e:  # bad data / weights / sizes: as python -m sdch_tf.train does
-        print(f"\nerror: {e}", file=sys.stderr)
-        return 2
-    if args.no_draw:
-        return 0
-    from sdch_tf.figures.draw import draw_all
+    except run_plan.PlanDiverged as e:  # the other runs are recorded: draw them, then report
+        diverged = e
+    if not args.no_draw:
+        from sdch_tf.figures.draw import draw_all
 
-    print("\nDrawing the tables and figures")
-    for path in draw_all(out, paper_dir=args.paper, preset=args.preset):
-        print(f"  {path}")
+        print("\nDrawing the tables and figures")
+        for path in draw_all(out, paper_dir=args.paper, preset=args.preset):
+            print(f"  {path}")
+    if diverged is not None:
+        raise diverged
     return 0
 
 

@@ -58,8 +58,24 @@ def write_result(directory: str, result: dict) -> str:
 
 
 def read_json(path: str):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """The JSON document in ``path``, a run's file. A file that is not there raises FileNotFoundError
+    (callers treat that as "not written yet"); one that cannot be read (a directory, no permission) or
+    is not UTF-8 JSON (e.g. truncated) raises InputError naming it and what to do."""
+    from sdch_tf.input_errors import InputError
+
+    hint = "delete that run directory or rerun it with --fresh"
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise InputError(f"run file {path} cannot be read ({e.strerror or e}); {hint}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"run file {path} is not UTF-8 text ({e}); {hint}") from e
+    except json.JSONDecodeError as e:
+        raise InputError(f"run file {path} is not valid JSON ({e}; truncated by an interrupted write?); "
+                         f"{hint}") from e
 
 
 def read_result(directory: str) -> dict | None:

@@ -13,6 +13,7 @@ import sys
 import time
 
 from sdch_tf import results
+from sdch_tf.input_errors import TrainingDiverged
 
 # Seconds per run when no run of the same method, dataset and preset has been recorded yet
 # (measured on this project's 2-core CPU for the cpu and smoke presets; the paper preset needs
@@ -101,7 +102,7 @@ def execute(plan: list[PlannedRun], load_data, verbose: int = 1) -> list[dict]:
     from sdch_tf import experiment
     from sdch_tf.methods import get_method
 
-    done = []
+    done, diverged = [], []
     start = time.perf_counter()
     for i, run in enumerate(plan, 1):
         status = run.status
@@ -113,8 +114,26 @@ def execute(plan: list[PlannedRun], load_data, verbose: int = 1) -> list[dict]:
             result, _ = experiment.run(get_method(run.config.method), run.config, load_data(run.config),
                                        run.bits, run.seed, run.out_dir, verbose=verbose if status != "recorded" else 0)
         except KeyboardInterrupt:
-            print(f"\nInterrupted during {run.label}; its last finished epoch is checkpointed in {run.directory}. "
-                  "Run the same command again to continue.", file=sys.stderr)
+            print(f"\nInterrupted during {run.label}; its last finished epoch is checkpointed in {run.directory}.",
+                  file=sys.stderr)
             raise
+        except TrainingDiverged as e:
+            # One diverged run must not stop the rest of the plan; the caller reports them all.
+            print(f"\nerror: {run.label}: {e}", file=sys.stderr)
+            diverged.append((run, str(e)))
+            continue
         done.append(result)
+    if diverged:
+        raise PlanDiverged(done, diverged)
     return done
+
+
+class PlanDiverged(TrainingDiverged):
+    """Some runs of a plan diverged; ``done`` holds the results of the others."""
+
+    def __init__(self, done: list[dict], diverged: list[tuple[PlannedRun, str]]):
+        labels = "; ".join(f"{run.label} ({run.directory})" for run, _ in diverged)
+        super().__init__(f"{len(diverged)} of {len(done) + len(diverged)} runs diverged (each reported above): "
+                         f"{labels}. The other runs are recorded; a rerun retries only the diverged ones from their "
+                         "last checkpoint, so change their settings (--set, the preset) or leave them out")
+        self.done, self.diverged = done, diverged

@@ -19,7 +19,7 @@ import os
 import shutil
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from sdch_tf import cli
 
 PARAMS = ("gamma", "beta1", "beta2", "beta3")
 # SDCH §4.4 / Fig. 6: γ ∈ [0.001, 2], β_i ∈ (0.01, 20), on log-spaced points.
@@ -34,20 +34,29 @@ def sweep_dir(out_dir: str, param: str) -> str:
 
 
 def parse_overrides(pairs: list[str], config) -> dict:
-    """``["beta3=1", ...]`` → {field: value} converted to the type of the config's field."""
+    """``["beta3=1", "data_init=false", ...]`` → {field: value} of the config's field types.
+
+    Booleans take true/false (``config_checks.parse_bool``); ranges are checked where the
+    configs are built (``sweep_plan``).
+    """
+    from sdch_tf.config_checks import parse_bool
+    from sdch_tf.input_errors import InputError
+
     fields = {f.name: f for f in dataclasses.fields(config)}
+    settable = sorted(n for n in fields if isinstance(getattr(config, n), (bool, int, float)))
     overrides = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        if not sep or name not in fields:
-            numeric = sorted(n for n in fields if isinstance(getattr(config, n), (int, float))
-                             and not isinstance(getattr(config, n), bool))
-            raise SystemExit(f"error: --set {pair!r}: expected FIELD=VALUE with FIELD one of {numeric}")
+        if not sep or name not in fields or name not in settable:
+            raise InputError(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {settable}")
         current = getattr(config, name)
         try:
-            overrides[name] = type(current)(text) if isinstance(current, (int, float)) else text
-        except ValueError:
-            raise SystemExit(f"error: --set {pair!r}: {text!r} is not a valid {type(current).__name__}") from None
+            if isinstance(current, bool):
+                overrides[name] = parse_bool(text)
+            else:
+                overrides[name] = type(current)(text)
+        except (ValueError, InputError):
+            raise InputError(f"--set {pair!r}: {text!r} is not a valid {type(current).__name__}") from None
     return overrides
 
 
@@ -57,9 +66,12 @@ def sweep_plan(param: str, values, base_config, bits: int, seeds, out_dir: str):
 
     if param not in PARAMS:
         raise ValueError(f"unknown sweep parameter {param!r}; choose one of {PARAMS}")
+    from sdch_tf.config_checks import check_config
+
     plan = []
     for value in values:
         config = dataclasses.replace(base_config, **{param: float(value)}, bits=(int(bits),))
+        check_config(config, {param: "--values", "bits": "--bits"})
         plan += [PlannedRun(config, int(bits), int(seed), sweep_dir(out_dir, param)) for seed in seeds]
     return plan
 
@@ -106,24 +118,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="result set (default results/<preset>-<dataset>)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--verbose", action="store_true",
+                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    """The CLI: every expected failure is one ``error:`` line and an exit status (``sdch_tf.cli``)."""
+    return cli.run_main(_main, argv)
+
+
+def _main(argv=None) -> int:
     args = parse_args(argv)
     from sdch_tf import run_plan
-    from sdch_tf.input_errors import InputError
+    from sdch_tf.config_checks import check_config, check_seeds
     from sdch_tf.reproduce import DataCache, check_inputs, method_config
 
+    check_seeds(args.seed, args.runs)
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
-    try:
-        base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
-        base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
-    except SystemExit as e:  # a bad --set FIELD=VALUE
-        if not isinstance(e.code, str):
-            raise
-        print(e.code, file=sys.stderr)
-        return 2
+    cli.check_out_dir(out)
+    base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
+    base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
+    check_config(base, {name.partition("=")[0]: f"--set {name.partition('=')[0]}" for name in args.overrides})
     values = args.values or DEFAULT_VALUES[args.param]
     plan = sweep_plan(args.param, values, base, args.bits, range(args.seed, args.seed + args.runs), out)
     evidence = recorded_runs(out)
@@ -135,17 +151,17 @@ def main(argv=None) -> int:
     for run_id in reuse_main_runs(plan, out):
         print(f"  reusing the recorded main run {run_id} (same configuration)")
     cache = DataCache()
+    check_inputs(plan, cache.load)
+    diverged = None
     try:
-        check_inputs(plan, cache.load)
         done = run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
-    except KeyboardInterrupt:
-        return 130
-    except InputError as e:  # bad data / weights / sizes: as python -m sdch_tf.train does
-        print(f"\nerror: {e}", file=sys.stderr)
-        return 2
+    except run_plan.PlanDiverged as e:  # report the values that trained, then the diverged ones
+        done, diverged = e.done, e
     print(f"\n{args.param:>8}  seed  I→T mAP@500  T→I mAP@500")
     for run in done:
         print(f"{run['config'][args.param]:>8g}  {run['seed']:>4}  {run['map_i2t']:>11.4f}  {run['map_t2i']:>11.4f}")
+    if diverged is not None:
+        raise diverged
     return 0
 
 

@@ -14,8 +14,7 @@ import dataclasses
 import os
 import sys
 
-# Before TensorFlow is first imported: keep its C++ INFO lines out of the progress output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from sdch_tf import cli
 
 DATASETS = ("synthetic", "mirflickr", "iapr", "nuswide", "nuswide-tc10")
 
@@ -61,11 +60,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default="results", help="output directory; runs go to OUT/runs/<run-id>/")
     p.add_argument("--fresh", action="store_true", help="discard a finished or interrupted run with the same config")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--verbose", action="store_true",
+                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
     return p.parse_args(argv)
 
 
 def build_config(args):
-    """The preset's config with the command line's overrides."""
+    """The preset's config with the command line's overrides, range-checked (``InputError``)."""
+    from sdch_tf.config_checks import check_config
+    from sdch_tf.input_errors import InputError
     from sdch_tf.methods import get_method
 
     config = get_method(args.method).preset(args.preset)
@@ -80,6 +83,7 @@ def build_config(args):
     )
     overrides = {"data": data}
     fields = {f.name for f in dataclasses.fields(config)}
+    flags = {}
     for field, flag, value in (("bits", "--bits", tuple(args.bits) if args.bits else None),
                                ("epochs", "--epochs", args.epochs), ("batch_size", "--batch-size", args.batch_size),
                                ("weights", "--weights", args.weights), ("optimizer", "--optimizer", args.optimizer),
@@ -88,9 +92,12 @@ def build_config(args):
         if value is None:
             continue
         if field not in fields:
-            raise SystemExit(f"error: {flag} does not apply to --method {args.method} (its config has no {field!r})")
+            raise InputError(f"{flag} does not apply to --method {args.method} (its config has no {field!r})")
         overrides[field] = value
-    return dataclasses.replace(config, **overrides)
+        flags[field] = flag
+    config = dataclasses.replace(config, **overrides)
+    check_config(config, flags)
+    return config
 
 
 def runtime_setup(args, batch_size: int):
@@ -122,67 +129,42 @@ def runtime_setup(args, batch_size: int):
 
 
 def main(argv=None) -> int:
+    """The CLI: every expected failure is one ``error:`` line and an exit status (``sdch_tf.cli``)."""
+    return cli.run_main(_main, argv)
+
+
+def _main(argv=None) -> int:
     args = parse_args(argv)
 
     from sdch_tf import experiment, results
-    from sdch_tf.callbacks import TrainingDiverged
+    from sdch_tf.config_checks import check_seeds
     from sdch_tf.input_errors import InputError
     from sdch_tf.methods import get_method
 
-    # Bad input — a data or weights file, a size, a name — ends as one "error: ..." line and
-    # status 2, never a traceback (sdch_tf.input_errors).
-    bad_input = InputError
-    try:
-        config = build_config(args)
-    except SystemExit as e:  # build_config refuses a flag the method has no field for
-        if not isinstance(e.code, str):
-            raise
-        print(e.code, file=sys.stderr)
-        return 2
-    except bad_input as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_seeds(args.seed, args.runs)
+    cli.check_out_dir(args.out)
+    config = build_config(args)
     method = get_method(config.method)
     verbose = 0 if args.quiet else 1
     if args.distribute != "none" and not method.distributable:
-        print(f"error: --distribute {args.distribute} does not apply to --method {args.method} yet: its train step "
-              "does not gather the global batch across replicas (sdch_tf.distribute), so it would train a different "
-              "objective. Train it on one device.", file=sys.stderr)
-        return 2
-    try:
-        data = experiment.load_data(config.data)
-    except bad_input as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise InputError(f"--distribute {args.distribute} does not apply to --method {args.method} yet: its train "
+                         "step does not gather the global batch across replicas (sdch_tf.distribute), so it would "
+                         "train a different objective. Train it on one device.")
+    data = experiment.load_data(config.data)
     report = data.report
     dropped = (f" ({report.num_file_samples} in the files, {report.num_file_samples - data.num_samples} dropped: "
                "see the lines above)" if report is not None and report.num_file_samples != data.num_samples else "")
     print(f"{data.name}: {data.num_samples} samples{dropped}, images {data.image_shape}, text {data.text_dim}-d, "
           f"{data.num_labels} labels", flush=True)
-    try:
-        # The split sizes are checked now, so that a split that does not fit fails before any training.
-        experiment.split_for(config.data, data, args.seed)
-    except bad_input as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    # The split sizes are checked now, so that a split that does not fit fails before any training.
+    experiment.split_for(config.data, data, args.seed)
 
-    try:
-        strategy, out = runtime_setup(args, config.batch_size)
-    except bad_input as e:  # e.g. --distribute multiworker without a usable TF_CONFIG
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    strategy, out = runtime_setup(args, config.batch_size)
     runs, paths = [], []
     for bits in config.bits:
         for seed in range(args.seed, args.seed + args.runs):
-            try:
-                with strategy.scope():
-                    result, path = experiment.run(method, config, data, bits, seed, out, args.fresh, verbose)
-            except TrainingDiverged as e:
-                print(f"\nerror: {e}", file=sys.stderr)
-                return 3
-            except bad_input as e:  # e.g. a weights file that does not fit the network, met when building it
-                print(f"\nerror: {e}", file=sys.stderr)
-                return 2
+            with strategy.scope():
+                result, path = experiment.run(method, config, data, bits, seed, out, args.fresh, verbose)
             runs.append(result)
             paths.append(path)
 

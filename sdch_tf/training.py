@@ -41,8 +41,14 @@ def read_identity(run_dir: str) -> dict:
     path = os.path.join(run_dir, IDENTITY_FILE)
     if not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            identity = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise checkpoint.corrupt(path, e) from None
+    if not isinstance(identity, dict):
+        raise checkpoint.corrupt(path, ValueError(f"expected a JSON object, found {type(identity).__name__}"))
+    return identity
 
 
 def claim(run_dir: str, identity: dict):

@@ -7,6 +7,7 @@ import pytest
 
 from sdch_tf import checkpoint, experiment, precision, results, trainer
 from sdch_tf.config import preset
+from sdch_tf.input_errors import InputError
 from sdch_tf.train import build_config, parse_args
 
 
@@ -99,7 +100,7 @@ def _digest(d):
 def test_cli_sets_the_precision_and_refuses_it_where_it_does_not_apply():
     assert build_config(parse_args(["--preset", "smoke", "--precision", "bf16"])).precision == "bf16"
     assert build_config(parse_args(["--preset", "smoke"])).precision == "fp32"
-    with pytest.raises(SystemExit, match="--precision does not apply to --method dcmh"):
+    with pytest.raises(InputError, match="--precision does not apply to --method dcmh"):
         build_config(parse_args(["--method", "dcmh", "--preset", "smoke", "--precision", "bf16"]))
 
 

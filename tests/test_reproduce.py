@@ -5,6 +5,7 @@ import pathlib
 import pytest
 
 from sdch_tf import reproduce
+from sdch_tf.input_errors import InputError
 
 PAPER = pathlib.Path(__file__).parent.parent / "results" / "paper"
 
@@ -12,9 +13,9 @@ PAPER = pathlib.Path(__file__).parent.parent / "results" / "paper"
 def test_weights_are_given_per_method():
     assert reproduce.parse_weights(["sdch=~/w/alexnet.npy"], ["sdch", "dcmh"]) == {
         "sdch": str(pathlib.Path("~/w/alexnet.npy").expanduser())}
-    with pytest.raises(SystemExit, match="METHOD=PATH"):
+    with pytest.raises(InputError, match="METHOD=PATH"):
         reproduce.parse_weights(["alexnet.npy"], ["sdch"])
-    with pytest.raises(SystemExit, match="METHOD=PATH"):
+    with pytest.raises(InputError, match="METHOD=PATH"):
         reproduce.parse_weights(["cmhn=x.mat"], ["sdch"])  # cmhn not among --methods
 
 

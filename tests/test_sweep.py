@@ -5,6 +5,7 @@ import pytest
 
 from sdch_tf import results, sweep
 from sdch_tf.config import preset
+from sdch_tf.input_errors import InputError
 
 
 def test_sweep_plan_sets_only_the_swept_parameter(tmp_path):
@@ -22,10 +23,36 @@ def test_overrides_take_the_type_of_the_field():
     base = preset("smoke")
     assert sweep.parse_overrides(["beta3=1", "epochs=2"], base) == {"beta3": 1.0, "epochs": 2}
     assert isinstance(sweep.parse_overrides(["epochs=2"], base)["epochs"], int)
-    with pytest.raises(SystemExit, match="FIELD=VALUE"):
+    with pytest.raises(InputError, match="FIELD=VALUE"):
         sweep.parse_overrides(["nonsense=1"], base)
-    with pytest.raises(SystemExit, match="not a valid int"):
+    with pytest.raises(InputError, match="not a valid int"):
         sweep.parse_overrides(["epochs=two"], base)
+
+
+@pytest.mark.parametrize("text, value", [("false", False), ("False", False), ("0", False), ("no", False),
+                                         ("true", True), ("1", True), ("YES", True)])
+def test_boolean_overrides_are_parsed_not_cast(text, value):
+    # bool("false") is True: data_init=false was once trained and recorded as true.
+    assert sweep.parse_overrides([f"data_init={text}"], preset("smoke")) == {"data_init": value}
+
+
+def test_a_boolean_override_that_is_no_boolean_is_refused():
+    with pytest.raises(InputError, match="'maybe' is not a valid bool"):
+        sweep.parse_overrides(["data_init=maybe"], preset("smoke"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--param", "gamma", "--values", "-1"], "gamma (--values) = -1.0: must not be negative (a negative weight maximises its term)"),
+    (["--param", "beta1", "--values", "nan"], "beta1 (--values) = nan: must be a finite number"),
+    (["--param", "gamma", "--set", "epochs=0"], "epochs (--set epochs) = 0: must be at least 1"),
+    (["--param", "gamma", "--seed", "-2"], "--seed -2: must not be negative"),
+    (["--param", "gamma", "--bits", "0"], "bits (--bits) = (0,): every code length must be a positive integer"),
+])
+def test_out_of_range_sweep_values_are_refused_before_anything_runs(tmp_path, capsys, argv, message):
+    assert sweep.main([*argv, "--preset", "smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {message}", err
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_sweep_reuses_the_main_run_with_the_same_configuration(tmp_path):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sdch_tf import callbacks, checkpoint, results, train
+from sdch_tf.input_errors import InputError
 
 REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
             "config", "split", "epochs", "timing", "curves", "untrained", "retrievals"}
@@ -65,8 +66,10 @@ def test_an_interrupted_run_resumes_after_its_last_epoch(tmp_path, monkeypatch, 
             raise KeyboardInterrupt
 
     monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", interrupt_after_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(["--preset", "smoke", "--out", str(tmp_path), "--quiet"])
+    # Ctrl-C: one line saying how to continue, exit 130, no traceback.
+    assert train.main(["--preset", "smoke", "--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted — run the same command again to continue", err
     (run_dir,) = tmp_path.glob("runs/*")
     assert not (run_dir / "result.json").exists()
     assert [e["phase"] for e in callbacks.EpochLog.read(run_dir / "epochs.jsonl")] == ["features", "hash"]
@@ -154,5 +157,5 @@ def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):
     bare = methods.Method("bare", lambda name: Bare(), None, None, None)
     monkeypatch.setattr(methods, "get_method", lambda name: bare)
     assert train.build_config(train.parse_args(["--epochs", "2"])).epochs == 2
-    with pytest.raises(SystemExit, match="--optimizer does not apply to --method sdch"):
+    with pytest.raises(InputError, match="--optimizer does not apply to --method sdch"):
         train.build_config(train.parse_args(["--optimizer", "sgd"]))

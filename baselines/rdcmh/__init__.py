@@ -85,7 +85,7 @@ dropout that is interrupted and resumed continues with other dropout masks than 
 uninterrupted one (runs without dropout, like the cpu preset, resume exactly).
 """
 from baselines.rdcmh.config import preset
-from baselines.rdcmh.trainer import build, fit, preprocessing
+from baselines.rdcmh.trainer import build, check, fit, preprocessing
 from sdch_tf.methods import Method
 
-METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True, distributable=True)
+METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True, distributable=True, check=check)

@@ -14,10 +14,11 @@ import numpy as np
 from baselines.rdcmh.config import RDCMHConfig
 from baselines.rdcmh.model import RDCMH, build_image_net, build_text_net
 from baselines.rdcmh.similarity import SemanticSimilarity
-from baselines.rdcmh.triplets import TripletSampler, triplet_batches
+from baselines.rdcmh.triplets import NUM_POINTS, TripletSampler, query_batches, triplet_batches
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_batches
 from sdch_tf.data.split import Split
+from sdch_tf.input_errors import InputError
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
 from sdch_tf.trainer import make_optimizer
@@ -102,3 +103,19 @@ def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, r
         verbose,
         steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
     )
+
+
+def check(config: RDCMHConfig, split: Split) -> None:
+    """``InputError`` when a ranking list cannot fill the bins: three points come from three
+    distinct bins of each query's list (``triplets.TripletSampler``), which holds the other
+    items of the query's mini-batch (scope "batch") or of the training set (scope "train")."""
+    n = len(split.train)
+    if config.num_bins < NUM_POINTS:
+        raise InputError(f"RDCMH num_bins = {config.num_bins}: must be at least {NUM_POINTS} (one point of a "
+                         "triplet per bin)")
+    smallest = len(query_batches(np.arange(n), config.batch_size)[-1]) if config.triplet_scope == "batch" else n
+    if smallest - 1 < config.num_bins:
+        where = (f"a mini-batch of {smallest} (--batch-size {config.batch_size} over {n} training items)"
+                 if config.triplet_scope == "batch" else f"the {n} training items")
+        raise InputError(f"RDCMH ranks each query against the other items of {where}: {smallest - 1} items cannot "
+                         f"fill num_bins = {config.num_bins} bins; use --batch-size {config.num_bins + 1} or more")

@@ -28,6 +28,8 @@ vocabulary words); both are counted in ``CrossModalData.report`` and logged as w
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,10 +228,12 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
     texts = _read_texts(texts_path, texts_key, _expected_shape("texts", spec))
     n = labels.shape[0]
     if texts.shape[0] != n:
+        transposed = _rows_transposed_hint((labels_path, labels_key, labels.shape),
+                                           (texts_path, texts_key, texts.shape), (images_path, images_key))
         raise DatasetFormatError(
             f"{name}: row counts disagree: {labels_path} {labels_key!r} has shape {labels.shape} "
             f"(N = {n}) but {texts_path} {texts_key!r} has shape {texts.shape}; expected ({n}, d), "
-            f"one row per sample in both{_row_vector_hint(labels.shape, texts.shape)}"
+            f"one row per sample in both{_row_vector_hint(labels.shape, texts.shape)}{transposed}"
         )
     try:
         images = mat.read_images(images_path, images_key, num_samples=n)
@@ -237,6 +241,7 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
         raise DatasetFormatError(
             f"{e} (N = {n} from {labels_path} {labels_key!r}); expected {images_key!r}: "
             f"{_expected_shape('images', spec)}"
+            f"{_images_transposed_hint(images_path, images_key, labels_path, labels_key, labels.shape)}"
         ) from e
 
     labels_source, texts_source = f"{labels_path} {labels_key!r}", f"{texts_path} {texts_key!r}"
@@ -272,6 +277,79 @@ def _row_vector_hint(*shapes: tuple) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------------------------
+# Hints for arrays written transposed: h5py writes a C-order array as it is, and MATLAB (and
+# read_array) sees it with its dimensions reversed — labels (N, C) written from numpy read as (C, N).
+
+
+def _transposed_hint(path: Path, key: str, matlab_shape: tuple) -> str:
+    try:
+        v73 = mat.mat_version(path) == mat.V73
+    except (InputError, OSError):
+        v73 = True
+    fix = ("h5py writes arrays reversed, so write array.T (see README, Training on the real datasets)" if v73 else
+           "save its transpose (array.T in Python, x.' in MATLAB)")
+    return f"; {path} {key!r}: it looks transposed: MATLAB sees {tuple(matlab_shape)}; {fix}"
+
+
+def _image_shape(path: Path, key: str) -> tuple | None:
+    """MATLAB-order shape of the image variable, read from the file's header only; None if unknown."""
+    try:
+        shape = mat.list_variables(path).get(key, (None,))[0]
+    except (InputError, OSError, KeyError, ValueError):
+        return None
+    return tuple(shape) if shape is not None and len(shape) == 4 else None
+
+
+def _image_counts(path: Path, key: str) -> set[int]:
+    """The possible N of the image variable (its axis next to or opposite the size-3 channel axis,
+    in either dimension order); empty if unknown."""
+    shape = _image_shape(path, key)
+    counts = set()
+    for s in ([] if shape is None else [shape, shape[::-1]]):
+        if s[2] == 3:
+            counts.add(int(s[3]))
+        if s[3] == 3:
+            counts.add(int(s[0]))
+    return counts
+
+
+def _looks_transposed(shape: tuple, counts: set[int]) -> bool:
+    return len(shape) == 2 and shape[0] != shape[1] and shape[0] not in counts and shape[1] in counts
+
+
+def _rows_transposed_hint(labels: tuple, texts: tuple, images: tuple) -> str:
+    """For labels and texts whose row counts disagree, given as (path, key, MATLAB shape) and images as
+    (path, key): which looks transposed, judged by the number of images (or, when that is unknown, by
+    the other array)."""
+    (labels_path, labels_key, labels_shape), (texts_path, texts_key, texts_shape) = labels, texts
+    counts = _image_counts(*images)
+    if counts:
+        labels_t, texts_t = _looks_transposed(labels_shape, counts), _looks_transposed(texts_shape, counts)
+    else:
+        labels_t = _looks_transposed(labels_shape, {texts_shape[0]}) or (
+            _looks_transposed(labels_shape, {texts_shape[1]}) and _looks_transposed(texts_shape, {labels_shape[1]}))
+        texts_t = _looks_transposed(texts_shape, {labels_shape[0]}) or (
+            _looks_transposed(texts_shape, {labels_shape[1]}) and _looks_transposed(labels_shape, {texts_shape[1]}))
+    return ((_transposed_hint(labels_path, labels_key, labels_shape) if labels_t else "")
+            + (_transposed_hint(texts_path, texts_key, texts_shape) if texts_t else ""))
+
+
+def _images_transposed_hint(images_path, images_key, labels_path, labels_key, labels_shape) -> str:
+    """For images that do not fit N: the labels look transposed (their column count is the image count),
+    or the images do (their reversed shape is a layout that fits N)."""
+    if _looks_transposed(labels_shape, _image_counts(images_path, images_key)):
+        return _transposed_hint(labels_path, labels_key, labels_shape)
+    shape = _image_shape(images_path, images_key)
+    if shape is None:
+        return ""
+    try:
+        mat.image_layout(shape[::-1], labels_shape[0])
+    except ValueError:
+        return ""
+    return _transposed_hint(images_path, images_key, shape)
+
+
 def _zero_rows(texts: np.ndarray, block: int = 16384) -> np.ndarray:
     """int64 indices of the all-zero rows of ``texts``, scanned in row blocks (bounded temporaries)."""
     found = [start + np.flatnonzero(~texts[start:start + block].any(axis=1))
@@ -297,23 +375,51 @@ def _bad_entries(array: np.ndarray, bad, limit: int = 3, block: int = 16384) -> 
 def _find_layout(name: str, spec: _Spec, directory: Path) -> _Layout:
     for layout in spec.layouts:
         files = {layout.images[0], layout.labels[0], layout.texts[0]}
-        if all((directory / f).is_file() for f in files):
+        if all(_file_state(directory / f) == _PRESENT for f in files):
             return layout
     raise DatasetNotFoundError(_not_found_message(name, spec, directory))
 
 
+_PRESENT = "present"
+
+
+def _file_state(path: Path) -> str:
+    """'present' for a regular file (after symbolic links), else what is there instead, as listed in
+    the files-looked-for message. Never opens the file (a FIFO would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(path):
+            return f"MISSING: a symbolic link to {os.readlink(path)}, which does not exist"
+        return "MISSING"
+    except OSError as e:  # e.g. a symbolic-link loop, a directory without search permission
+        return f"inaccessible: {e.strerror or e}"
+    if stat.S_ISREG(mode):
+        return _PRESENT
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    return "not a regular file"
+
+
+def _absolute(path: Path) -> Path:
+    """``path.resolve()``, or absolute when symbolic links cannot be resolved (a loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError for a loop
+        return path.absolute()
+
+
 def _not_found_message(name: str, spec: _Spec, directory: Path) -> str:
     missing_dir = "" if directory.is_dir() else " (the directory does not exist)"
-    lines = [f"{spec.title} ({name!r}) not found in {directory.resolve()}{missing_dir}. Looked for:"]
+    lines = [f"{spec.title} ({name!r}) not found in {_absolute(directory)}{missing_dir}. Looked for:"]
     for i, layout in enumerate(spec.layouts):
         lines.append(f"  {'or ' if i else ''}{layout.description}:")
         by_file: dict[str, list[str]] = {}
         for role, (file, key) in (("images", layout.images), ("labels", layout.labels), ("texts", layout.texts)):
             by_file.setdefault(file, []).append(f"{key!r} ({_expected_shape(role, spec)})")
         for file, keys in by_file.items():
-            path = (directory / file).resolve()
-            state = "present" if path.is_file() else "MISSING"
-            lines.append(f"    {path} [{state}]")
+            path = directory / file
+            lines.append(f"    {_absolute(path)} [{_file_state(path)}]")
             lines.extend(f"      {key}" for key in keys)
     lines.append(
         "Each file may be MATLAB v5 or v7.3 (detected from the file). Nothing is downloaded: put the "

@@ -24,8 +24,11 @@ from sdch_tf.data.mat import (
     _h5_matlab_shape,
     _open_h5,
     _read_v5,
+    check_written,
+    describe_indices,
     mat_version,
 )
+from sdch_tf.input_errors import InputError
 
 
 def image_layout(matlab_shape: tuple[int, ...], num_samples: int | None) -> tuple[int, int, int, int]:
@@ -73,6 +76,14 @@ class HDF5Images:
 
     Either way the block is then turned upright, (k, H, W, 3), by ``_upright``. ``read`` may
     be called from several threads at once. ``pread=False`` forces the h5py reader.
+
+    Bad files are refused when opened where possible: a variable declared but never written,
+    or chunked with chunks never written (HDF5 would return the fill value: black images). A
+    read that fails later (a corrupt compressed chunk, an I/O error) raises ``InputError`` naming
+    the file, the key and the samples of the request, "cannot read images 2..3 of 'IAll' in
+    <file>: <reason>; the file may be corrupt"; inside ``tf.numpy_function`` TensorFlow wraps it
+    in an ``OpError`` whose message holds the line "InputError: <that message>".
+    A variable that is an HDF5 external link is read from the linked file (by pread too).
     """
 
     def __init__(self, path: PathLike, key: str, num_samples: int | None = None, *, pread: bool = True):
@@ -93,9 +104,12 @@ class HDF5Images:
                 raise MatFileError(f"{self.path}: variable {key!r}: {e}") from None
             # h5py axes are MATLAB's reversed: MATLAB axis a is h5py axis 3 - a.
             self._sample_axis_h5 = 3 - axes[0]
-            self._offset = _contiguous_offset(dataset, self.path, key) if pread else None
+            check_written(dataset, self.path, key, "image", self._sample_axis_h5)
+            # The file holding the pixels: another one when the variable is an HDF5 external link.
+            self._data_path = dataset.file.filename
+            self._offset = _contiguous_offset(dataset, self._data_path, key) if pread else None
             if self._offset is not None and self._sample_axis_h5 == 0 and hasattr(os, "pread"):
-                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                self._fd = os.open(self._data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
                 self._closer = weakref.finalize(self, os.close, self._fd)
             elif dataset.chunks is not None:
                 # HDF5 shares one open dataset object (and its chunk cache): reopen the file with the cache.
@@ -134,11 +148,29 @@ class HDF5Images:
                 f"{self.path}:{self.key}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]"
             )
         if self._fd is not None:
-            block = self._pread(indices)
+            block = self._checked_io(self._pread, indices)
         else:
             unique, inverse = np.unique(indices, return_inverse=True)
-            block = np.take(self._h5py_read(unique), inverse.reshape(-1), axis=self._sample_axis_h5)
+            block = np.take(self._checked_io(self._h5py_read, unique), inverse.reshape(-1), axis=self._sample_axis_h5)
         return _upright(block, self._axes)
+
+    def _checked_io(self, read, indices: np.ndarray) -> np.ndarray:
+        """``read(indices)``, its I/O and decompression errors as one-line ``InputError``s naming the samples.
+
+        ``InputError`` itself, not a subclass: TensorFlow names the class in the message it wraps this
+        into ("InputError: ..."). Our own errors (a file truncated after opening) pass unchanged.
+        """
+        try:
+            return read(indices)
+        except InputError:
+            raise
+        except (OSError, ValueError) as e:  # h5py: OSError (filter / checksum / read), some ValueError
+            reason = " ".join(str(e).split())
+            noun = "image" if np.unique(indices).size == 1 else "images"
+            raise InputError(
+                f"cannot read {noun} {describe_indices(indices)} of {self.key!r} in {self.path}: {reason}; the file "
+                f"may be corrupt"
+            ) from e
 
     def _h5py_read(self, unique: np.ndarray) -> np.ndarray:
         selection = [slice(None)] * 4
@@ -179,7 +211,7 @@ class HDF5Images:
             if got == 0:
                 sample = (position - self._offset) // self._sample_bytes
                 raise MatFileError(
-                    f"{self.path}: variable {self.key!r}: the file ends at byte {position} inside sample "
+                    f"{self._data_path}: variable {self.key!r}: the file ends at byte {position} inside sample "
                     f"{sample}, which should span bytes [{self._offset + sample * self._sample_bytes}, "
                     f"{self._offset + (sample + 1) * self._sample_bytes}); the file is truncated"
                 )
@@ -225,8 +257,9 @@ _CHUNK_CACHE_MAX_BYTES = 256 * 2**20
 def _contiguous_offset(dataset: h5py.Dataset, path: str, key: str) -> int | None:
     """File offset of the dataset's raw bytes when they are stored as one plain run, else None.
 
-    Plain: contiguous layout, no filters, no external file, storage allocated (an unwritten
-    dataset has no bytes: h5py returns its fill value, and so must we).
+    Plain: contiguous layout, no filters, no external file, storage allocated (a dataset never
+    written has no bytes; ``check_written`` refuses it before this is asked). ``path``: the file
+    that holds the dataset (the target file of an HDF5 external link).
     """
     plist = dataset.id.get_create_plist()
     if plist.get_layout() != h5py.h5d.CONTIGUOUS or plist.get_nfilters() or plist.get_external_count():

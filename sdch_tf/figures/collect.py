@@ -5,16 +5,21 @@ A result set is a directory ``<out>`` whose ``<out>/runs/*/result.json`` files w
 differ by seed; if a cell holds runs of several configurations (say a rerun with other
 ``--epochs`` in the same ``--out``), the configuration with the most runs is used and the
 others are reported, so that a table cell never averages different experiments.
+
+A result file that cannot be used (truncated, not JSON, a key missing or of the wrong type) is
+an ``InputError`` naming it (``check_run``), not a traceback from inside a table or figure.
 """
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import warnings
 
 import numpy as np
 
 from sdch_tf import results
+from sdch_tf.input_errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +52,67 @@ def config_digest(run: dict) -> str:
     return run["run_id"].rsplit("-", 1)[-1]
 
 
+# What to do about a run file that cannot be used (the same advice as results.read_json gives).
+CORRUPT_RUN_HINT = "delete that run directory or rerun it with --fresh"
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+# Keys every finished run records (sdch_tf.experiment.run) that the tables and figures read, with
+# their type; then keys some runs lack (older ones) but that must have this type when present.
+REQUIRED_KEYS = {"method": (str, "a string"), "dataset": (str, "a string"), "bits": (_is_int, "an integer"),
+                 "seed": (_is_int, "an integer"), "run_id": (str, "a string"), "top_k": (_is_int, "an integer"),
+                 "map_i2t": (_is_number, "a number"), "map_t2i": (_is_number, "a number")}
+OPTIONAL_KEYS = {"curves": (dict, "an object"), "timing": (dict, "an object"), "epochs": (list, "a list"),
+                 "config": (dict, "an object"), "retrievals": (dict, "an object")}
+
+
+def _fits(value, kind) -> bool:
+    return isinstance(value, kind) if isinstance(kind, type) else kind(value)
+
+
+def check_run(run, path: str) -> dict:
+    """``run`` (the contents of the result file ``path``) if it has every key the tables and figures
+    read, each of the right type; else InputError naming the file, what is wrong and what to do."""
+    def bad(what):
+        return InputError(f"run file {path} {what}; {CORRUPT_RUN_HINT}")
+
+    if not isinstance(run, dict):
+        raise bad(f"is not a JSON object (found {type(run).__name__}; a run's result.json holds one object "
+                  f"with the keys {', '.join(REQUIRED_KEYS)}, ...)")
+    missing = [key for key in REQUIRED_KEYS if key not in run]
+    if missing:
+        raise bad(f"is missing key(s) {', '.join(map(repr, missing))} (a finished run records "
+                  f"{', '.join(REQUIRED_KEYS)}, ...)")
+    for keys in (REQUIRED_KEYS, OPTIONAL_KEYS):
+        for key, (kind, noun) in keys.items():
+            if key in run and not _fits(run[key], kind):
+                raise bad(f"is not a usable run: key {key!r} must be {noun}, got {run[key]!r:.60}")
+    return run
+
+
+def result_paths(directory: str) -> list[str]:
+    """``<directory>/runs/*/result.json``, sorted: the files ``results.read_results`` reads."""
+    return sorted(glob.glob(os.path.join(directory, "runs", "*", results.RESULT_FILE)))
+
+
+def read_runs(directory: str) -> list[dict]:
+    """Every finished run under ``<directory>/runs`` ([] when there is none), each checked by
+    ``check_run``: a corrupt file raises InputError naming it instead of failing later in a figure."""
+    return [check_run(results.read_json(path), path) for path in result_paths(directory)]
+
+
 def load_runs(results_dir: str) -> list[dict]:
-    """Every finished run (result.json) of the result set ``results_dir``."""
+    """Every finished run (result.json) of the result set ``results_dir``, checked (``read_runs``)."""
     if not os.path.isdir(results_dir):
         raise FileNotFoundError(f"no result set at {results_dir!r} (expected a directory holding runs/*/result.json)")
-    return results.read_results(results_dir)
+    return read_runs(results_dir)
 
 
 def group_cells(runs: list[dict], preset: str | None = None) -> dict[tuple[str, str, int], Cell]:

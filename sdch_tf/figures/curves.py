@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 from matplotlib import ticker
 
-from sdch_tf.figures import collect, plotting, style
+from sdch_tf.cli import run_main
+from sdch_tf.figures import collect, plotting, staging, style
 
 DIRECTIONS = ("i2t", "t2i")
 
@@ -178,6 +179,12 @@ def draw_top_r_curves(cells: dict, out_base: str, bits: int = 32, source: str | 
 
 
 def main(argv=None) -> int:
+    """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
+    (``sdch_tf.cli.run_main``)."""
+    return run_main(_main, argv, tensorflow=False)
+
+
+def _main(argv=None) -> int:
     from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.curves", description=__doc__.split("\n\n")[0])
@@ -186,17 +193,17 @@ def main(argv=None) -> int:
     p.add_argument("--bits", type=int, default=32, help="code length (SDCH Figs. 4–5: 32)")
     p.add_argument("--preset", default=None, help="only runs of this preset")
     args = p.parse_args(argv)
-    try:
-        cells = collect.group_cells(collect.load_runs(args.results), preset=args.preset)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = args.out or os.path.join(args.results, "figures")
+    cells = collect.group_cells(collect.load_runs(args.results), preset=args.preset)
     source = os.path.normpath(args.results)
-    written = draw_pr_curves(cells, os.path.join(out, FIGURE_FILES["pr"].format(bits=args.bits)), args.bits, source)
-    written += draw_top_r_curves(cells, os.path.join(out, FIGURE_FILES["top_r"].format(bits=args.bits)), args.bits,
+
+    def render(stage):
+        # Figures 4 and 5 change together: both are rendered before either replaces an older one.
+        written = draw_pr_curves(cells, os.path.join(stage, FIGURE_FILES["pr"].format(bits=args.bits)), args.bits,
                                  source)
-    for path in written:
+        return written + draw_top_r_curves(cells, os.path.join(stage, FIGURE_FILES["top_r"].format(bits=args.bits)),
+                                           args.bits, source)
+
+    for path in staging.write_set(args.out or os.path.join(args.results, "figures"), render):
         print(path)
     return 0
 

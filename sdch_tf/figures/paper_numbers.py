@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
 
+from sdch_tf.input_errors import InputError
+
 DEFAULT_DIR = "results/paper"
 
 FILE_KEYS = ("paper", "source_file", "tables", "notes")
@@ -47,10 +49,10 @@ def _is_number(x) -> bool:
 
 def _require(mapping, keys, where: str) -> None:
     if not isinstance(mapping, dict):
-        raise ValueError(f"{where}: expected an object, got {type(mapping).__name__}")
+        raise InputError(f"{where}: expected an object, got {type(mapping).__name__}")
     for key in keys:
         if key not in mapping:
-            raise ValueError(f"{where}: missing key {key!r}")
+            raise InputError(f"{where}: missing key {key!r}")
 
 
 def _check_cell(cell, where: str) -> None:
@@ -58,13 +60,13 @@ def _check_cell(cell, where: str) -> None:
         _require(cell, SCORE_KEYS, where)
         numbers = ("value",)
         if not isinstance(cell["bits"], int) or isinstance(cell["bits"], bool):
-            raise ValueError(f"{where}: key 'bits' must be an integer, got {cell['bits']!r}")
+            raise InputError(f"{where}: key 'bits' must be an integer, got {cell['bits']!r}")
     else:
         _require(cell, TIMING_KEYS, where)
         numbers = TIMING_NUMBERS
     for key in numbers:
         if not _is_number(cell[key]):
-            raise ValueError(f"{where}: key {key!r} must be a number, got {cell[key]!r}")
+            raise InputError(f"{where}: key {key!r} must be a number, got {cell[key]!r}")
 
 
 def _cell_axes(cell: dict) -> tuple:
@@ -79,15 +81,15 @@ def _parse_table(raw, doc: dict, where: str) -> PaperTable:
         where = f"{where} (table {raw['id']!r})"
     _require(raw, TABLE_KEYS, where)
     if raw["top_k"] is not None and not _is_number(raw["top_k"]):
-        raise ValueError(f"{where}: key 'top_k' must be a number or null, got {raw['top_k']!r}")
+        raise InputError(f"{where}: key 'top_k' must be a number or null, got {raw['top_k']!r}")
     if not isinstance(raw["cells"], list) or not raw["cells"]:
-        raise ValueError(f"{where}: key 'cells' must be a non-empty list")
+        raise InputError(f"{where}: key 'cells' must be a non-empty list")
     seen = set()
     for i, cell in enumerate(raw["cells"]):
         _check_cell(cell, f"{where}, cell {i}")
         axes = _cell_axes(cell)
         if axes in seen:
-            raise ValueError(f"{where}, cell {i}: duplicate cell {dict(axes)}")
+            raise InputError(f"{where}, cell {i}: duplicate cell {dict(axes)}")
         seen.add(axes)
     return PaperTable(id=raw["id"], label=raw["label"], caption=raw["caption"], metric=raw["metric"],
                       top_k=raw["top_k"], protocol=raw["protocol"], cells=tuple(raw["cells"]),
@@ -97,23 +99,27 @@ def _parse_table(raw, doc: dict, where: str) -> PaperTable:
 def load_paper_tables(directory=DEFAULT_DIR) -> dict[str, PaperTable]:
     """All tables of all ``*.json`` files in ``directory``, keyed by table id (e.g. ``"sdch-table2"``).
 
-    Raises ValueError naming the file, the table id and the key when the data is malformed
-    (missing key, non-numeric value, duplicate cell or duplicate table id)."""
+    Raises InputError (a ValueError) naming the file, the table id and the key when the data is
+    malformed (not JSON, missing key, non-numeric value, duplicate cell or duplicate table id)."""
     directory = Path(directory)
     files = sorted(directory.glob("*.json"))
     if not files:
-        raise ValueError(f"{directory}: no paper-number files (*.json)")
+        raise InputError(f"{directory}: no paper-number files (*.json)")
     tables: dict[str, PaperTable] = {}
     for path in files:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
+            raise InputError(f"{path}: not valid JSON ({err})") from err
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: not UTF-8 text ({err})") from err
+        except OSError as err:
+            raise InputError(f"{path}: cannot be read ({err.strerror or err})") from err
         _require(doc, FILE_KEYS, str(path))
         for i, raw in enumerate(doc["tables"]):
             table = _parse_table(raw, doc, f"{path}, tables[{i}]")
             if table.id in tables:
-                raise ValueError(f"{path}: duplicate table id {table.id!r}")
+                raise InputError(f"{path}: duplicate table id {table.id!r}")
             tables[table.id] = table
     return tables
 

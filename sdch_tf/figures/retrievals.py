@@ -26,12 +26,14 @@ import textwrap
 
 import numpy as np
 
+from sdch_tf.cli import run_main
 from sdch_tf.config import DataConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.synthetic import SyntheticConfig
-from sdch_tf.figures import collect
+from sdch_tf.figures import collect, staging
 from sdch_tf.figures.plotting import TEXT_WIDTH_IN, paper_style, save_figure
 from sdch_tf.figures.style import DATASET_ORDER, DIRECTION_NAMES, dataset_name, method_colour, method_name
+from sdch_tf.input_errors import InputError
 
 # SDCH Fig. 3 compares SDCH with DCMH, SDCH's row first.
 METHODS = ("sdch", "dcmh")
@@ -203,7 +205,7 @@ def word_scores(data: CrossModalData, rank: str = "information") -> np.ndarray:
         return label_information(data.texts, data.labels)
     if rank == "idf":
         return inverse_document_frequency(data.texts)
-    raise ValueError(f"unknown word ranking {rank!r}; choose 'information' or 'idf'")
+    raise InputError(f"unknown word ranking {rank!r}; choose 'information' or 'idf'")
 
 
 def top_words(text: np.ndarray, score: np.ndarray, vocabulary=None, max_words: int = MAX_WORDS):
@@ -260,7 +262,7 @@ def retrieval_panels(runs_by_method: dict, data: CrossModalData, image_queries: 
         recorded = lead[direction]["query"]
         for position in positions[direction]:
             if not 0 <= position < len(recorded):
-                raise ValueError(f"query position {position} not recorded ({len(recorded)} queries per direction)")
+                raise InputError(f"query position {position} not recorded ({len(recorded)} queries per direction)")
             q = int(recorded[position])
             rows = []
             for method in order:
@@ -385,15 +387,16 @@ def figure_title(selection: Selection) -> str:
 
 def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None, bits: int = 32,
                     seed: int | None = None, image_queries: int = 2, text_queries: int = 2, data_dir: str | None = None,
-                    queries=None, rank: str = "information", load=None) -> list[str]:
+                    queries=None, rank: str = "information", load=None, runs: list[dict] | None = None) -> list[str]:
     """SDCH Figure 3 from the result set ``results_dir``: writes ``out_base``.png/.pdf, returns the paths.
 
     Without a usable run, or when the dataset's files are missing, prints why and returns [].
     ``rank``: how a text's words are chosen (``word_scores``). ``load`` (DataConfig →
     CrossModalData) defaults to ``sdch_tf.experiment.load_data`` (which imports TensorFlow).
+    ``runs``: the result set's runs (``collect.load_runs``) when already read.
     """
     try:
-        selection = pick_runs(collect.load_runs(results_dir), dataset, bits, seed)
+        selection = pick_runs(collect.load_runs(results_dir) if runs is None else runs, dataset, bits, seed)
     except NoRetrievals as e:
         print(f"Figure 3 not drawn: {e}", file=sys.stderr)
         return []
@@ -419,6 +422,12 @@ def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None,
 
 
 def main(argv=None) -> int:
+    """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
+    (``sdch_tf.cli.run_main``)."""
+    return run_main(_main, argv, tensorflow=False)
+
+
+def _main(argv=None) -> int:
     from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.retrievals", description=__doc__.split("\n\n")[0])
@@ -435,14 +444,17 @@ def main(argv=None) -> int:
                    help="how a text's shown words are ranked (see label_information)")
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (real datasets)")
     args = p.parse_args(argv)
+    runs = collect.load_runs(args.results)   # before making <results>/figures: the result set must exist
     out_dir = args.out or os.path.join(args.results, "figures")
-    base = os.path.join(out_dir, FIGURE_FILES["retrievals"].format(bits=args.bits))
-    try:
-        written = draw_retrievals(args.results, base, args.dataset, args.bits, args.seed, args.image_queries,
-                                  args.text_queries, args.data_dir, args.queries, args.words)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    name = FIGURE_FILES["retrievals"].format(bits=args.bits)
+
+    def render(stage):
+        # The PNG and the PDF change together (staging.write_set).
+        return draw_retrievals(args.results, os.path.join(stage, name), args.dataset, args.bits, args.seed,
+                               args.image_queries, args.text_queries, args.data_dir, args.queries, args.words,
+                               runs=runs)
+
+    written = staging.write_set(out_dir, render)
     for path in written:
         print(path)
     return 0 if written else 1

@@ -21,9 +21,9 @@ import warnings
 
 import numpy as np
 
-from sdch_tf import results
 from sdch_tf.config import SDCHConfig
-from sdch_tf.figures import plotting, style
+from sdch_tf.cli import run_main
+from sdch_tf.figures import collect, plotting, staging, style
 from sdch_tf.sweep import PARAMS, SWEEP_BITS, sweep_dir
 
 DIRECTIONS = ("i2t", "t2i")
@@ -101,10 +101,11 @@ def sweep_series(runs: list[dict], param: str, bits: int = SWEEP_BITS) -> dict[s
 
 
 def load_sweeps(results_dir: str, bits: int = SWEEP_BITS) -> dict[str, dict[str, SweepSeries]]:
-    """{param: {dataset: SweepSeries}} for every parameter with a sweep folder holding usable runs."""
+    """{param: {dataset: SweepSeries}} for every parameter with a sweep folder holding usable runs.
+    A corrupt run file raises InputError naming it (``collect.read_runs``)."""
     found = {}
     for param in PARAMS:
-        series = sweep_series(results.read_results(sweep_dir(results_dir, param)), param, bits)
+        series = sweep_series(collect.read_runs(sweep_dir(results_dir, param)), param, bits)
         if series:
             found[param] = series
     return found
@@ -207,6 +208,12 @@ def draw_sensitivity(results_dir: str, out_base: str, bits: int = SWEEP_BITS, so
 
 
 def main(argv=None) -> int:
+    """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
+    (``sdch_tf.cli.run_main``)."""
+    return run_main(_main, argv, tensorflow=False)
+
+
+def _main(argv=None) -> int:
     from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.sensitivity",
@@ -216,8 +223,10 @@ def main(argv=None) -> int:
     p.add_argument("--bits", type=int, default=SWEEP_BITS, help="code length (SDCH Fig. 6: 64)")
     args = p.parse_args(argv)
     out = args.out or os.path.join(args.results, "figures")
-    for path in draw_sensitivity(args.results, os.path.join(out, FIGURE_FILES["sensitivity"].format(bits=args.bits)),
-                                 args.bits):
+    name = FIGURE_FILES["sensitivity"].format(bits=args.bits)
+    # The PNG and the PDF change together (staging.write_set).
+    for path in staging.write_set(out, lambda stage: draw_sensitivity(args.results, os.path.join(stage, name),
+                                                                      args.bits)):
         print(path)
     return 0
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sdch_tf.atomic import atomic_write_text
-from sdch_tf.figures import collect, style, table_render
+from sdch_tf.cli import run_main
+from sdch_tf.figures import collect, staging, style, table_render
 from sdch_tf.figures.paper_numbers import PaperTable, load_paper_tables, paper_value
 
 DIGITS = 3  # mAP as printed in SDCH Tables 2–3
@@ -250,10 +251,21 @@ def write_tables(results_dir: str, paper_dir: str | None = os.path.join("results
                  paper_rows: bool = False) -> list[str]:
     """Build Tables 2–4 and write them to ``out_dir`` (default ``<results_dir>/tables``); returns the paths."""
     tables = build_tables(results_dir, paper_dir, preset, paper_datasets, paper_rows)
-    return save_tables(tables, out_dir or os.path.join(results_dir, "tables"))
+    return write_table_set(tables, out_dir or os.path.join(results_dir, "tables"))
+
+
+def write_table_set(tables: list[Table], out_dir: str) -> list[str]:
+    """``save_tables`` as one set (``staging.write_set``): if any file fails, none in ``out_dir`` changes."""
+    return staging.write_set(out_dir, lambda stage: save_tables(tables, stage))
 
 
 def main(argv=None) -> int:
+    """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
+    (``sdch_tf.cli.run_main``)."""
+    return run_main(_main, argv, tensorflow=False)
+
+
+def _main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.tables", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", required=True, help="a result set: the --out of train/reproduce")
     p.add_argument("--paper", default=os.path.join("results", "paper"), help="the papers' numbers")
@@ -262,14 +274,10 @@ def main(argv=None) -> int:
     p.add_argument("--no-paper-datasets", action="store_true", help="only the datasets we ran")
     p.add_argument("--paper-rows", action="store_true", help="add the methods only the paper reports")
     args = p.parse_args(argv)
-    try:
-        tables = build_tables(args.results, args.paper, args.preset, not args.no_paper_datasets, args.paper_rows)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    tables = build_tables(args.results, args.paper, args.preset, not args.no_paper_datasets, args.paper_rows)
     for table in tables:
         print(table_render.plain(table), end="\n\n")
-    written = save_tables(tables, args.out or os.path.join(args.results, "tables"))
+    written = write_table_set(tables, args.out or os.path.join(args.results, "tables"))
     print("Written:")
     for path in written:
         print(f"  {path}")

@@ -397,14 +397,13 @@ def test_matlab_nhwc_layout_keeps_the_h5py_reader(tmp_path, chunks):
     source.close()
 
 
-def test_unwritten_image_dataset_reads_its_fill_value(tmp_path):
+def test_an_unwritten_image_dataset_is_refused_not_read_as_its_fill_value(tmp_path):
+    # It once read as the fill value: training on uniform images without a word.
     path = tmp_path / "iall.mat"
     with h5py.File(path, "w") as f:
         f.create_dataset("IAll", shape=(4, 3, 6, 8), dtype=np.uint8, fillvalue=7)  # no storage allocated
-    source = read_images(path, "IAll", num_samples=4)
-    assert source.reader == "h5py"
-    np.testing.assert_array_equal(source.read(np.array([3, 1])), np.full((2, 8, 6, 3), 7, np.uint8))
-    source.close()
+    with pytest.raises(MatFileError, match=r"'IAll' is declared .* but never written: .*fill value 7"):
+        read_images(path, "IAll", num_samples=4)
 
 
 def test_pread_reader_names_the_sample_of_a_file_truncated_after_opening(tmp_path):

@@ -26,7 +26,8 @@ def run(method="sdch", dataset="synthetic", bits=32, seed=0, pr=None, ptop=None,
         recorded[f"pr_{d}"] = {"radius": RADIUS, "precision": list(pr[0]), "recall": list(pr[1])}
         recorded[f"ptop_{d}"] = {"k": K, "precision": list(ptop)}
     return {"method": method, "dataset": dataset, "preset": "cpu", "bits": bits, "seed": seed,
-            "run_id": f"{method}-{dataset}-cpu-{bits}bits-seed{seed}-0123abcd", "curves": recorded}
+            "run_id": f"{method}-{dataset}-cpu-{bits}bits-seed{seed}-0123abcd", "top_k": 500,
+            "map_i2t": 0.5, "map_t2i": 0.5, "curves": recorded}
 
 
 def cells_of(*runs):

@@ -60,7 +60,8 @@ DCMH_T2I = [[3, 4, 5, 6, 7], [1, 5, 8, 9, 0], [0, 6, 7, 1, 3], [1, 2, 8, 9, 4]]
 def run(method, i2t, t2i, seed=1, bits=32, dataset="synthetic", data=None, query=QUERIES, labels=LABELS):
     config = SDCHConfig(method=method, data=data or smoke_data(DataConfig()))
     return {"method": method, "dataset": dataset, "bits": bits, "seed": seed,
-            "run_id": f"{method}-{dataset}-{bits}bits-seed{seed}-0000000{seed}",
+            "run_id": f"{method}-{dataset}-{bits}bits-seed{seed}-0000000{seed}", "top_k": 500,
+            "map_i2t": 0.5, "map_t2i": 0.5,
             "retrievals": {"i2t": recorded(query, i2t, labels), "t2i": recorded(query, t2i, labels)},
             "config": json.loads(json.dumps(dataclasses.asdict(config)))}
 

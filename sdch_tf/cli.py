@@ -1,0 +1,132 @@
+"""What every command line shares: a quiet TensorFlow start-up and one handler for expected failures.
+
+``run_main(main, argv)`` runs a CLI's ``main(argv)`` and turns every failure that is not a bug
+into one line and an exit status (docs/reliability.md):
+
+    bad input, a corrupt run file, a locked run   error: <what, which file/key>   exit 2
+    a file-system error (permissions, disk full)  error: <reason>: <path>         exit 2
+    a loss that became NaN or infinite            error: training diverged ...    exit 3
+    Ctrl-C                                        interrupted — run the same command
+                                                  again to continue               exit 130
+
+Anything else is a bug and keeps its traceback.
+
+TensorFlow prints start-up lines (oneDNN, the CUDA stub, ``cuInit`` errors on machines without
+a GPU) from C++ before its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them:
+``quiet_tensorflow_import`` imports TensorFlow with the process's stderr redirected to a
+temporary file and shows what it caught only if the import fails. ``--verbose`` or
+``SDCH_TF_VERBOSE=1`` keeps every line.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import sys
+import tempfile
+from typing import Callable, Sequence
+
+VERBOSE_ENV = "SDCH_TF_VERBOSE"
+
+EXIT_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+INTERRUPTED = "interrupted — run the same command again to continue"
+
+
+def wants_verbose(argv: Sequence[str] | None) -> bool:
+    argv = sys.argv[1:] if argv is None else argv
+    return "--verbose" in argv or os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def quiet_tensorflow_import(verbose: bool = False) -> None:
+    """Import TensorFlow (and Keras) now, keeping its C++ start-up lines off the terminal
+    unless ``verbose``. A no-op once TensorFlow is imported."""
+    if verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    else:
+        # After start-up only FATAL C++ lines; every real failure reaches Python as an exception.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    if verbose:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def check_out_dir(path: str, flag: str = "--out") -> None:
+    """``InputError`` if ``path`` exists and is not a directory (checked before any work starts)."""
+    from sdch_tf.input_errors import InputError
+
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise InputError(f"{flag} {path} is a file, not a directory; choose a directory for the results")
+
+
+def _os_error_line(error: OSError) -> str:
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason += " (free some space, then run the same command again: finished epochs are kept)"
+    elif error.errno == errno.EROFS:
+        reason += " (choose a writable --out)"
+    where = [p for p in (error.filename, error.filename2) if p]
+    return f"error: {reason}" + (f": {' -> '.join(map(str, where))}" if where else "")
+
+
+# tf.data wraps an exception raised in a py_function / numpy_function (an image reader's
+# InputError) into an OpError whose message carries "InputError: <our message>".
+_WRAPPED_INPUT_ERROR = re.compile(r"\b(?:InputError|MatFileError|DatasetFormatError): (.+)")
+
+
+def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None,
+             tensorflow: bool = True) -> int:
+    """``main(argv)`` with every expected failure as one line; TensorFlow imported quietly first
+    unless ``tensorflow`` is False (the figures need none: a 5-second import saved)."""
+    if tensorflow:
+        quiet_tensorflow_import(wants_verbose(argv))
+    from sdch_tf.input_errors import InputError, TrainingDiverged
+
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print(f"\n{INTERRUPTED}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except TrainingDiverged as e:
+        print(f"\nerror: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except InputError as e:
+        print(f"\nerror: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as e:
+        print(f"\n{_os_error_line(e)}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as e:
+        wrapped = _wrapped_input_error(e)
+        if wrapped is None:
+            raise
+        print(f"\nerror: {wrapped}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _wrapped_input_error(error: Exception) -> str | None:
+    """The message of an InputError that TensorFlow wrapped into one of its own errors, if any."""
+    if type(error).__module__.split(".")[0] != "tensorflow":
+        return None
+    match = _WRAPPED_INPUT_ERROR.search(str(error))
+    return match.group(1).strip() if match else None
