@@ -99,7 +99,7 @@ def replace_directory(new, target):
     if os.path.lexists(target):
         os.rename(target, old)
     os.rename(new, target)
-    _fsync_directory(os.path.dirname(os.path.abspath(target)))
+    fsync_directory(os.path.dirname(os.path.abspath(target)))
     if os.path.lexists(old):
         shutil.rmtree(old)
 
@@ -117,8 +117,8 @@ def finish_replace(target, new):
         shutil.rmtree(old)
 
 
-def _fsync_directory(directory):
-    # Makes the renames durable; not every platform can open a directory.
+def fsync_directory(directory):
+    """Make the renames into ``directory`` durable, where the platform can open a directory."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

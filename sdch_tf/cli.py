@@ -105,23 +105,21 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     try:
         return main(argv)
     except KeyboardInterrupt:
-        print(f"\n{INTERRUPTED}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        line, status = INTERRUPTED, EXIT_INTERRUPTED
     except TrainingDiverged as e:
-        print(f"\nerror: {e}", file=sys.stderr)
-        return EXIT_DIVERGED
+        line, status = f"error: {e}", EXIT_DIVERGED
     except InputError as e:
-        print(f"\nerror: {e}", file=sys.stderr)
-        return EXIT_INPUT
+        line, status = f"error: {e}", EXIT_INPUT
     except OSError as e:
-        print(f"\n{_os_error_line(e)}", file=sys.stderr)
-        return EXIT_INPUT
+        line, status = _os_error_line(e), EXIT_INPUT
     except Exception as e:
         wrapped = _wrapped_input_error(e)
         if wrapped is None:
             raise
-        print(f"\nerror: {wrapped}", file=sys.stderr)
-        return EXIT_INPUT
+        line, status = f"error: {wrapped}", EXIT_INPUT
+    # A blank line first: the failure may interrupt a progress bar.
+    print(f"\n{line}", file=sys.stderr)
+    return status
 
 
 def _wrapped_input_error(error: Exception) -> str | None:

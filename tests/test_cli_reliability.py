@@ -19,6 +19,7 @@ from sdch_tf.callbacks import TrainingDiverged, divergence_hint
 from sdch_tf.config import preset
 from sdch_tf.methods import get_method
 from tests.test_cli_errors import write_nuswide
+from tests.test_train import interrupt_after_epoch
 
 REPO = str(Path(__file__).resolve().parents[1])
 SMOKE = ["--preset", "smoke", "--quiet"]
@@ -181,14 +182,7 @@ def test_an_interrupted_fresh_run_resumes_where_it_stopped(tmp_path, monkeypatch
     assert train.main(argv) == 0  # the recorded run (smoke: 3 epochs)
     (run_dir,) = (out / "runs").iterdir()
     recorded = (run_dir / "result.json").read_bytes()
-    original = callbacks.Checkpoint.on_epoch_end
-
-    def interrupt_after_second_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", interrupt_after_second_epoch)
+    original = interrupt_after_epoch(monkeypatch, 1)
     assert train.main([*argv, "--fresh"]) == 130
     staging = Path(atomic.sibling(run_dir, "fresh"))
     assert (staging / "checkpoint.npz").exists() and (run_dir / "result.json").read_bytes() == recorded

@@ -57,15 +57,22 @@ def test_a_finished_run_is_reused_not_retrained(smoke_run, capsys):
     assert path.stat().st_mtime_ns == mtime
 
 
-def test_an_interrupted_run_resumes_after_its_last_epoch(tmp_path, monkeypatch, capsys):
+def interrupt_after_epoch(monkeypatch, epoch_index: int):
+    """Ctrl-C right after the checkpoint of epoch ``epoch_index`` (0-based) is written; returns
+    the original ``Checkpoint.on_epoch_end`` to put back."""
     original = callbacks.Checkpoint.on_epoch_end
 
-    def interrupt_after_second_epoch(self, epoch, logs=None):
+    def interrupting(self, epoch, logs=None):
         original(self, epoch, logs)
-        if epoch == 1:
+        if epoch == epoch_index:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", interrupt_after_second_epoch)
+    monkeypatch.setattr(callbacks.Checkpoint, "on_epoch_end", interrupting)
+    return original
+
+
+def test_an_interrupted_run_resumes_after_its_last_epoch(tmp_path, monkeypatch, capsys):
+    original = interrupt_after_epoch(monkeypatch, 1)
     # Ctrl-C: one line saying how to continue, exit 130, no traceback.
     assert train.main(["--preset", "smoke", "--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err

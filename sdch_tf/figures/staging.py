@@ -18,21 +18,9 @@ import shutil
 import tempfile
 from typing import Callable
 
+from sdch_tf.atomic import fsync_directory
+
 STAGING_PREFIX = ".figures-staging-"
-
-
-def _fsync_directory(directory: str):
-    """Make the renames into ``directory`` durable, where the platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _make_root(root: str) -> list[str]:
@@ -101,7 +89,7 @@ def write_set(root: str, render: Callable[[str], list[str]]) -> list[str]:
             if directory not in directories:
                 directories.append(directory)
         for directory in directories:
-            _fsync_directory(directory)
+            fsync_directory(directory)
         return [target for _, target in moves]
     except BaseException:
         if stage is not None:
