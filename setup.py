@@ -12,7 +12,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",
-        "numpy>=2.0",  # np.bitwise_count (sdch_tf.metrics)
+        "numpy>=2.0",  # np.bitwise_count (sdch_tf.retrieval.metrics)
         "scipy",
         "h5py",
         "libsvm-official",

@@ -1,9 +1,9 @@
-"""Times sdch_tf.metrics against a plain per-query numpy loop at NUS-WIDE scale.
+"""Times sdch_tf.retrieval.metrics against a plain per-query numpy loop at NUS-WIDE scale.
 
     python benchmarks/bench_eval.py [--num-query 2100] [--num-db 193734] [--bits 64]
                                     [--labels 21] [--seed 0] [--top-k 500] [--loop-queries 100]
 
-The defaults are the NUS-WIDE protocol (REPRODUCTION.md §2: 2,100 queries, the other
+The defaults are the NUS-WIDE protocol (docs/reproduction.md §2: 2,100 queries, the other
 193,734 pairs as the database, 21 concepts) and mAP@500 (SDCH §4.2). Codes are made
 realistic: each item has ~2–3 concepts, its code is the sign of the sum of per-concept
 prototype codes plus noise, with some bits flipped, so that items sharing concepts are
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from sdch_tf import metrics  # noqa: E402
+from sdch_tf.retrieval import metrics  # noqa: E402
 
 
 def make_labels(rng: np.random.Generator, n: int, num_labels: int) -> np.ndarray:

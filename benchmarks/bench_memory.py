@@ -4,7 +4,7 @@
     python benchmarks/bench_memory.py --sizes 2000 5000        # a quick trial
     python benchmarks/bench_memory.py --work /tmp/nus --image-size 64 --epochs 1 --bits 64
 
-Issue 5's target: with NUS-WIDE's 195,834 pairs (REPRODUCTION.md §2) the peak RSS stays
+Issue 5's target: with NUS-WIDE's 195,834 pairs (docs/reproduction.md §2) the peak RSS stays
 below 3 GB, and grows from size to size only by what is legitimately O(N) — texts (N × 1000
 float32), labels (N × 21 uint8), codes (N × r int8 per modality) and split indices — never by
 the images (N × H × W × 3 bytes; 29 GB for the real 224×224 NUS-WIDE).
@@ -51,9 +51,9 @@ sys.path.insert(0, ROOT)
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sdch_tf.data import mat  # noqa: E402
+from sdch_tf.data import mat, mat_images  # noqa: E402
 
-NUM_CONCEPTS = 21          # NUS-WIDE's 21 most frequent concepts (REPRODUCTION.md §2)
+NUM_CONCEPTS = 21          # NUS-WIDE's 21 most frequent concepts (docs/reproduction.md §2)
 TEXT_DIM = 1000            # NUS-WIDE's 1000-word bag of words
 NUM_QUERY, NUM_TRAIN = 2100, 10500  # the NUS-WIDE protocol (split.PROTOCOL_SIZES)
 TARGET_BYTES = 3 * 10**9
@@ -195,11 +195,11 @@ def child_run(directory: str, epochs: int, bits: int, seed: int) -> dict:
     import keras  # noqa: F401  (imported here so that its cost is its own stage)
     import tensorflow as tf  # noqa: F401
 
-    from sdch_tf import evaluation
-    from sdch_tf.config import preset
+    from sdch_tf.retrieval import evaluation
+    from sdch_tf.sdch.config import preset
     from sdch_tf.data.datasets import load_dataset
     from sdch_tf.data.split import make_split
-    from sdch_tf.methods import get_method
+    from sdch_tf.registry import get_method
     stages.done("import")
 
     data = load_dataset("nuswide", directory)
@@ -257,7 +257,7 @@ def child_throughput(path: str, seconds: float, batch: int = 64, rounds: int = 3
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    sources = {pread: mat.HDF5Images(path, FILES["images"][1], pread=pread) for pread in (True, False)}
+    sources = {pread: mat_images.HDF5Images(path, FILES["images"][1], pread=pread) for pread in (True, False)}
     result = {}
     for round_ in range(rounds):
         for pread, source in sources.items():

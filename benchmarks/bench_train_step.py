@@ -28,12 +28,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sdch_tf import losses, precision  # noqa: E402
-from sdch_tf.config import preset  # noqa: E402
-from sdch_tf.model import JOINT, SDCH  # noqa: E402
+from sdch_tf.sdch import losses  # noqa: E402
+from sdch_tf.training import precision
+from sdch_tf.sdch.config import preset  # noqa: E402
+from sdch_tf.sdch.model import JOINT, SDCH  # noqa: E402
 from sdch_tf.nets.alexnet import build_image_net  # noqa: E402
 from sdch_tf.nets.text import build_text_net  # noqa: E402
-from sdch_tf.trainer import make_optimizer  # noqa: E402
+from sdch_tf.training.optimizers import make_optimizer  # noqa: E402
 
 
 def make_batch(size, batch, text_dim, num_labels, seed=0):

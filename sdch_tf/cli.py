@@ -26,6 +26,7 @@ import sys
 import tempfile
 from typing import Callable, Sequence
 
+from sdch_tf.input_errors import InputError, TrainingDiverged
 VERBOSE_ENV = "SDCH_TF_VERBOSE"
 
 EXIT_INPUT = 2
@@ -73,8 +74,6 @@ def quiet_tensorflow_import(verbose: bool = False) -> None:
 
 def check_out_dir(path: str, flag: str = "--out") -> None:
     """``InputError`` if ``path`` exists and is not a directory (checked before any work starts)."""
-    from sdch_tf.input_errors import InputError
-
     if os.path.lexists(path) and not os.path.isdir(path):
         raise InputError(f"{flag} {path} is a file, not a directory; choose a directory for the results")
 
@@ -100,8 +99,6 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     unless ``tensorflow`` is False (the figures need none: a 5-second import saved)."""
     if tensorflow:
         quiet_tensorflow_import(wants_verbose(argv))
-    from sdch_tf.input_errors import InputError, TrainingDiverged
-
     try:
         return main(argv)
     except KeyboardInterrupt:

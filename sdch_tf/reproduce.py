@@ -19,48 +19,15 @@ import os
 import sys
 
 from sdch_tf import cli
+from sdch_tf.config_checks import check_seeds
+from sdch_tf.configs import PRESET_NAMES, build_config
+from sdch_tf.input_errors import InputError
+from sdch_tf.registry import METHODS
+from sdch_tf.train import DATASETS
+from sdch_tf.run import run_plan, sweeps
 
 TABLE_BITS = (16, 32, 64)  # SDCH Tables 2–3
 PAPER_RUNS = 5             # SDCH §4.2: "all results are averaged over five runs"
-
-
-def method_config(method: str, dataset: str, preset: str, data_dir: str | None = None,
-                  weights: str | None = None, bits=None):
-    """The config ``python -m sdch_tf.train`` would build for these flags (one code path for both)."""
-    from sdch_tf.train import build_config, parse_args
-
-    argv = ["--method", method, "--dataset", dataset, "--preset", preset]
-    if data_dir:
-        argv += ["--data-dir", data_dir]
-    if weights:
-        argv += ["--weights", weights]
-    if bits:
-        argv += ["--bits", *map(str, bits)]
-    return build_config(parse_args(argv))
-
-
-class DataCache:
-    """Loads each distinct dataset configuration once (all methods share the split's data)."""
-
-    def __init__(self):
-        self._data = {}
-
-    def load(self, config):
-        from sdch_tf import experiment
-
-        key = repr(config.data)
-        if key not in self._data:
-            self._data[key] = experiment.load_data(config.data)
-        return self._data[key]
-
-
-def check_inputs(plan, load) -> None:
-    """Loads the data of every planned run and checks its split sizes, so that bad data or sizes
-    stop the command (``InputError``) before anything is trained or any run directory is made."""
-    from sdch_tf import experiment
-
-    for run in plan:
-        experiment.split_for(run.config.data, load(run.config), run.seed)
 
 
 def parse_weights(pairs: list[str], methods) -> dict[str, str]:
@@ -68,23 +35,17 @@ def parse_weights(pairs: list[str], methods) -> dict[str, str]:
     for pair in pairs:
         method, sep, path = pair.partition("=")
         if not sep or method not in methods:
-            from sdch_tf.input_errors import InputError
-
             raise InputError(f"--weights {pair!r}: expected METHOD=PATH with METHOD one of {sorted(methods)}")
         weights[method] = os.path.expanduser(path)
     return weights
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from sdch_tf.config import PRESETS
-    from sdch_tf.methods import METHODS
-    from sdch_tf.train import DATASETS
-
     p = argparse.ArgumentParser(prog="python -m sdch_tf.reproduce", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data-dir", default=None, help="directory of the dataset's .mat files (default ./data)")
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="cpu", choices=PRESET_NAMES)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=sorted(METHODS))
     p.add_argument("--bits", type=int, nargs="+", default=list(TABLE_BITS))
     p.add_argument("--runs", type=int, default=PAPER_RUNS, help="seeds per cell: seed, seed+1, ...")
@@ -105,18 +66,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_plan(args, out: str):
-    from sdch_tf import run_plan, sweep
-
     weights = parse_weights(args.weights, args.methods)
     plan = []
     seeds = range(args.seed, args.seed + args.runs)
+    data = {"dataset": args.dataset, "data_dir": args.data_dir}
     for method in args.methods:
-        config = method_config(method, args.dataset, args.preset, args.data_dir, weights.get(method), args.bits)
+        config = build_config(method, args.preset, data, weights=weights.get(method),
+                              bits=tuple(args.bits) if args.bits else None)
         plan += [run_plan.PlannedRun(config, bits, seed, out) for bits in config.bits for seed in seeds]
     if args.sensitivity:
-        base = method_config("sdch", args.dataset, args.preset, args.data_dir, weights.get("sdch"))
-        for param in sweep.PARAMS:
-            plan += sweep.sweep_plan(param, sweep.DEFAULT_VALUES[param], base, sweep.SWEEP_BITS, [args.seed], out)
+        base = build_config("sdch", args.preset, data, weights=weights.get("sdch"))
+        for param in sweeps.PARAMS:
+            plan += sweeps.sweep_plan(param, sweeps.DEFAULT_VALUES[param], base, sweeps.SWEEP_BITS, [args.seed], out)
     return plan
 
 
@@ -127,28 +88,25 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parse_args(argv)
-    from sdch_tf import run_plan, sweep
-    from sdch_tf.config_checks import check_seeds
-
     check_seeds(args.seed, args.runs)
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
     cli.check_out_dir(out)
     plan = build_plan(args, out)
     print(f"Reproducing SDCH Tables 2–3 and Figures 4–5 on {args.dataset} (preset {args.preset}) into {out}")
-    print(run_plan.describe(plan, sweep.recorded_runs(out)))
+    print(run_plan.describe(plan, sweeps.recorded_runs(out)))
     if args.dry_run:
         return 0
-    for run_id in sweep.reuse_main_runs(plan, out):
+    for run_id in sweeps.reuse_main_runs(plan, out):
         print(f"  reusing the recorded main run {run_id} for a sweep (same configuration)")
-    cache = DataCache()
-    check_inputs(plan, cache.load)
+    cache = run_plan.DataCache()
+    run_plan.check_inputs(plan, cache.load)
     diverged = None
     try:
         run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
     except run_plan.PlanDiverged as e:  # the other runs are recorded: draw them, then report
         diverged = e
     if not args.no_draw:
-        from sdch_tf.figures.draw import draw_all
+        from sdch_tf.figures.draw import draw_all  # matplotlib: only when drawing
 
         print("\nDrawing the tables and figures")
         for path in draw_all(out, paper_dir=args.paper, preset=args.preset):

@@ -16,22 +16,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shutil
 import sys
 
 from sdch_tf import cli
-
-PARAMS = ("gamma", "beta1", "beta2", "beta3")
-# SDCH §4.4 / Fig. 6: γ ∈ [0.001, 2], β_i ∈ (0.01, 20), on log-spaced points.
-DEFAULT_VALUES = {"gamma": (0.001, 0.01, 0.1, 1.0, 2.0), "beta1": (0.01, 0.1, 1.0, 10.0, 20.0),
-                  "beta2": (0.01, 0.1, 1.0, 10.0, 20.0), "beta3": (0.01, 0.1, 1.0, 10.0, 20.0)}
-SWEEP_BITS = 64  # SDCH Fig. 6: "MAP@64bits"
-
-
-def sweep_dir(out_dir: str, param: str) -> str:
-    """The result set of one swept parameter (``collect.load_runs`` reads it)."""
-    return os.path.join(out_dir, "sweeps", param)
-
+from sdch_tf.config_checks import check_config, check_seeds, parse_bool
+from sdch_tf.configs import PRESET_NAMES, build_config
+from sdch_tf.input_errors import InputError
+from sdch_tf.train import DATASETS
+from sdch_tf.run import run_plan
+from sdch_tf.run.sweeps import (DEFAULT_VALUES, PARAMS, SWEEP_BITS, recorded_runs, reuse_main_runs, sweep_dir,
+                                 sweep_plan)
 
 def parse_overrides(pairs: list[str], config) -> dict:
     """``["beta3=1", "data_init=false", ...]`` → {field: value} of the config's field types.
@@ -39,9 +33,6 @@ def parse_overrides(pairs: list[str], config) -> dict:
     Booleans take true/false (``config_checks.parse_bool``); ranges are checked where the
     configs are built (``sweep_plan``).
     """
-    from sdch_tf.config_checks import parse_bool
-    from sdch_tf.input_errors import InputError
-
     fields = {f.name: f for f in dataclasses.fields(config)}
     settable = sorted(n for n in fields if isinstance(getattr(config, n), (bool, int, float)))
     overrides = {}
@@ -60,47 +51,7 @@ def parse_overrides(pairs: list[str], config) -> dict:
     return overrides
 
 
-def sweep_plan(param: str, values, base_config, bits: int, seeds, out_dir: str):
-    """PlannedRuns of ``base_config`` with ``param`` set to each value, for each seed."""
-    from sdch_tf.run_plan import PlannedRun
-
-    if param not in PARAMS:
-        raise ValueError(f"unknown sweep parameter {param!r}; choose one of {PARAMS}")
-    from sdch_tf.config_checks import check_config
-
-    plan = []
-    for value in values:
-        config = dataclasses.replace(base_config, **{param: float(value)}, bits=(int(bits),))
-        check_config(config, {param: "--values", "bits": "--bits"})
-        plan += [PlannedRun(config, int(bits), int(seed), sweep_dir(out_dir, param)) for seed in seeds]
-    return plan
-
-
-def reuse_main_runs(plan, out_dir: str) -> list[str]:
-    """Copy into the sweep the recorded main runs that it would repeat (the value equal to the
-    preset's gives the same configuration, hence the same run id); returns the copied run ids."""
-    from sdch_tf import results
-
-    copied = []
-    for run in plan:
-        if run.status != "new":
-            continue
-        source = results.run_dir(out_dir, run.config, run.bits, run.seed)
-        if os.path.exists(os.path.join(source, results.RESULT_FILE)):
-            os.makedirs(run.directory)
-            for name in sorted(os.listdir(source)):
-                if name.endswith((".json", ".jsonl")) and name != results.RESULT_FILE:
-                    shutil.copy2(os.path.join(source, name), run.directory)
-            # result.json last: its presence is what marks the copied run as finished.
-            shutil.copy2(os.path.join(source, results.RESULT_FILE), run.directory)
-            copied.append(os.path.basename(run.directory))
-    return copied
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    from sdch_tf.config import PRESETS
-    from sdch_tf.train import DATASETS
-
     p = argparse.ArgumentParser(prog="python -m sdch_tf.sweep", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--param", required=True, choices=PARAMS)
@@ -108,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="values to try (default: SDCH Fig. 6's range, gamma 0.001..2 or beta 0.01..20)")
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="cpu", choices=PRESET_NAMES)
     p.add_argument("--bits", type=int, default=SWEEP_BITS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", type=int, default=1, help="seeds per value")
@@ -130,14 +81,10 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parse_args(argv)
-    from sdch_tf import run_plan
-    from sdch_tf.config_checks import check_config, check_seeds
-    from sdch_tf.reproduce import DataCache, check_inputs, method_config
-
     check_seeds(args.seed, args.runs)
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
     cli.check_out_dir(out)
-    base = method_config("sdch", args.dataset, args.preset, args.data_dir, args.weights)
+    base = build_config("sdch", args.preset, {"dataset": args.dataset, "data_dir": args.data_dir}, weights=args.weights)
     base = dataclasses.replace(base, **parse_overrides(args.overrides, base))
     check_config(base, {name.partition("=")[0]: f"--set {name.partition('=')[0]}" for name in args.overrides})
     values = args.values or DEFAULT_VALUES[args.param]
@@ -150,8 +97,8 @@ def _main(argv=None) -> int:
         return 0
     for run_id in reuse_main_runs(plan, out):
         print(f"  reusing the recorded main run {run_id} (same configuration)")
-    cache = DataCache()
-    check_inputs(plan, cache.load)
+    cache = run_plan.DataCache()
+    run_plan.check_inputs(plan, cache.load)
     diverged = None
     try:
         done = run_plan.execute(plan, cache.load, verbose=0 if args.quiet else 1)
@@ -163,16 +110,6 @@ def _main(argv=None) -> int:
     if diverged is not None:
         raise diverged
     return 0
-
-
-def recorded_runs(out: str) -> list[dict]:
-    """Every finished run of the result set ``out``, its sweeps included (the time estimates' evidence)."""
-    from sdch_tf import results
-
-    found = results.read_results(out)
-    for param in PARAMS:
-        found += results.read_results(sweep_dir(out, param))
-    return found
 
 
 if __name__ == "__main__":

@@ -10,27 +10,25 @@ terms and ends with a table of mAP@500 and the paths of the result files.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 
-from sdch_tf import cli
+from sdch_tf import cli, configs, registry
+from sdch_tf.config_checks import check_seeds
+from sdch_tf.input_errors import InputError
 
 DATASETS = ("synthetic", "mirflickr", "iapr", "nuswide", "nuswide-tc10")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from sdch_tf.methods import METHODS
-    from sdch_tf.config import PRESETS
-
     p = argparse.ArgumentParser(
         prog="python -m sdch_tf.train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--method", default="sdch", choices=sorted(METHODS), help="hashing method")
+    p.add_argument("--method", default="sdch", choices=sorted(registry.METHODS), help="hashing method")
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data-dir", default=None, help="directory holding the dataset's .mat files (default ./data)")
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
+    p.add_argument("--preset", default="cpu", choices=configs.PRESET_NAMES,
                    help="paper: the paper's configuration; cpu: scaled down for a CPU; smoke: seconds")
     p.add_argument("--bits", type=int, nargs="+", default=None, help="code lengths (default: the preset's)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
@@ -67,37 +65,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args):
     """The preset's config with the command line's overrides, range-checked (``InputError``)."""
-    from sdch_tf.config_checks import check_config
-    from sdch_tf.input_errors import InputError
-    from sdch_tf.methods import get_method
-
-    config = get_method(args.method).preset(args.preset)
-    data = dataclasses.replace(
-        config.data,
-        dataset=args.dataset,
-        data_dir=args.data_dir if args.data_dir is not None else config.data.data_dir,
-        num_query=args.num_query if args.num_query is not None else config.data.num_query,
-        num_train=args.num_train if args.num_train is not None else config.data.num_train,
-        num_labels=args.num_labels if args.num_labels is not None else config.data.num_labels,
-        label_fraction=args.label_fraction if args.label_fraction is not None else config.data.label_fraction,
+    return configs.build_config(
+        args.method, args.preset,
+        {"dataset": args.dataset, "data_dir": args.data_dir, "num_query": args.num_query, "num_train": args.num_train,
+         "num_labels": args.num_labels, "label_fraction": args.label_fraction},
+        bits=tuple(args.bits) if args.bits else None, epochs=args.epochs, batch_size=args.batch_size,
+        weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
+        precision=args.precision,
     )
-    overrides = {"data": data}
-    fields = {f.name for f in dataclasses.fields(config)}
-    flags = {}
-    for field, flag, value in (("bits", "--bits", tuple(args.bits) if args.bits else None),
-                               ("epochs", "--epochs", args.epochs), ("batch_size", "--batch-size", args.batch_size),
-                               ("weights", "--weights", args.weights), ("optimizer", "--optimizer", args.optimizer),
-                               ("jit_compile", "--jit", True if args.jit else None),
-                               ("precision", "--precision", args.precision)):
-        if value is None:
-            continue
-        if field not in fields:
-            raise InputError(f"{flag} does not apply to --method {args.method} (its config has no {field!r})")
-        overrides[field] = value
-        flags[field] = flag
-    config = dataclasses.replace(config, **overrides)
-    check_config(config, flags)
-    return config
 
 
 def runtime_setup(args, batch_size: int):
@@ -107,11 +82,10 @@ def runtime_setup(args, batch_size: int):
     write their (identical) checkpoints and results under ``--out/.worker-<id>``, so that no two
     processes race on one file.
     """
+    # TensorFlow and the run layer: imported when needed, so that --help stays fast.
     import tensorflow as tf
 
-    from sdch_tf import distribute
-    from sdch_tf.input_errors import InputError
-
+    from sdch_tf.training import distribute
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = distribute.make_strategy(args.distribute)
@@ -136,19 +110,16 @@ def main(argv=None) -> int:
 def _main(argv=None) -> int:
     args = parse_args(argv)
 
-    from sdch_tf import experiment, results
-    from sdch_tf.config_checks import check_seeds
-    from sdch_tf.input_errors import InputError
-    from sdch_tf.methods import get_method
+    from sdch_tf.run import experiment, results  # TensorFlow: only once the arguments are parsed
 
     check_seeds(args.seed, args.runs)
     cli.check_out_dir(args.out)
     config = build_config(args)
-    method = get_method(config.method)
+    method = registry.get_method(config.method)
     verbose = 0 if args.quiet else 1
     if args.distribute != "none" and not method.distributable:
         raise InputError(f"--distribute {args.distribute} does not apply to --method {args.method} yet: its train "
-                         "step does not gather the global batch across replicas (sdch_tf.distribute), so it would "
+                         "step does not gather the global batch across replicas (sdch_tf.training.distribute), so it would "
                          "train a different objective. Train it on one device.")
     data = experiment.load_data(config.data)
     report = data.report

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sdch_tf import atomic, cli, experiment, results, run_plan, train
-from sdch_tf.callbacks import TrainingDiverged, divergence_hint
-from sdch_tf.config import preset
-from sdch_tf.methods import get_method
+from sdch_tf import atomic, cli, train
+from sdch_tf.run import experiment, results, run_plan
+from sdch_tf.training.callbacks import TrainingDiverged, divergence_hint
+from sdch_tf.sdch.config import preset
+from sdch_tf.registry import get_method
 from tests.test_cli_errors import write_nuswide
 from tests.test_train import interrupt_after_epoch
 
@@ -175,7 +176,7 @@ def test_reproduce_dry_run_names_a_corrupt_result(one_epoch_run, tmp_path, capsy
 # ---- --fresh resumes its own staging run -----------------------------------------------------
 
 def test_an_interrupted_fresh_run_resumes_where_it_stopped(tmp_path, monkeypatch, capsys):
-    from sdch_tf import callbacks
+    from sdch_tf.training import callbacks
 
     out = tmp_path / "out"
     argv = [*SMOKE, "--out", str(out)]

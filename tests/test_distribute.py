@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from sdch_tf import distribute
+from sdch_tf.training import distribute
 from tests import two_devices
 
 REPO = two_devices.REPO
@@ -99,10 +99,10 @@ def test_multiworker_from_tf_config_trains_like_one_device(tmp_path):
 def test_a_method_without_a_distributed_train_step_is_refused(tmp_path, monkeypatch, capsys):
     import dataclasses as dc
 
-    from sdch_tf import methods, train
+    from sdch_tf import registry, train
 
-    single_device = dc.replace(methods.get_method("sdch"), distributable=False)
-    monkeypatch.setattr(methods, "get_method", lambda name: single_device)
+    single_device = dc.replace(registry.get_method("sdch"), distributable=False)
+    monkeypatch.setattr(registry, "get_method", lambda name: single_device)
     assert train.main(["--preset", "smoke", "--distribute", "mirrored", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--distribute mirrored does not apply to --method sdch" in err and "Traceback" not in err
@@ -110,7 +110,8 @@ def test_a_method_without_a_distributed_train_step_is_refused(tmp_path, monkeypa
 
 
 def test_a_batch_that_does_not_split_over_the_replicas_is_refused(tmp_path, monkeypatch, capsys):
-    from sdch_tf import distribute, train
+    from sdch_tf import train
+    from sdch_tf.training import distribute
 
     class TwoReplicas:
         num_replicas_in_sync = 2

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sdch_tf import evaluation, metrics
+from sdch_tf.retrieval import evaluation, metrics
 from sdch_tf.data import ArrayImages, CrossModalData, ImagePreprocessing, make_split
 
 

@@ -1,4 +1,4 @@
-"""The two-network baseline skeleton (sdch_tf.hashing_model) and the resumable fit (sdch_tf.training)."""
+"""The two-network baseline skeleton (sdch_tf.training.hashing_model) and the resumable fit (sdch_tf.training.fit)."""
 import os
 import shutil
 
@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf import checkpoint
-from sdch_tf.callbacks import StagedSchedule, UpdateCodes
-from sdch_tf.hashing_model import CrossModalHashingModel, encode_batches
-from sdch_tf.training import CHECKPOINT_FILE, EPOCH_LOG_FILE, claim, fit_resumable
+from sdch_tf.training import checkpoint
+from sdch_tf.sdch.schedule import StagedSchedule
+from sdch_tf.training.callbacks import UpdateCodes
+from sdch_tf.training.hashing_model import CrossModalHashingModel, encode_batches
+from sdch_tf.training.fit import CHECKPOINT_FILE, EPOCH_LOG_FILE, claim, fit_resumable
 
 BITS, N, DIM = 4, 12, 6
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sdch_tf.itq import itq, sign
+from sdch_tf.training.itq import itq, sign
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf import losses
+from sdch_tf.sdch import losses
 
 
 def numpy_eq4(fx, fy, s):

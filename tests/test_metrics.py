@@ -1,11 +1,11 @@
-"""Tests of sdch_tf.metrics: hand-computed fixtures and agreement with plain per-query loops."""
+"""Tests of sdch_tf.retrieval.metrics: hand-computed fixtures and agreement with plain per-query loops."""
 import numpy as np
 import pytest
 
-from sdch_tf import metrics
+from sdch_tf.retrieval import metrics
 
 # ------------------------------------------------------------------ plain numpy references
-# The definitions of REPRODUCTION.md §3 transcribed literally, one query at a time.
+# The definitions of docs/reproduction.md §3 transcribed literally, one query at a time.
 
 
 def _reference_rankings(query_codes, db_codes, query_labels, db_labels):

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf import checkpoint, losses
-from sdch_tf.callbacks import CodeRefresh, StagedSchedule, phase_of_epoch
-from sdch_tf.itq import itq
-from sdch_tf.model import FEATURES, HASH, JOINT, SDCH
+from sdch_tf.sdch import losses
+from sdch_tf.training import checkpoint
+from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule, phase_of_epoch
+from sdch_tf.training.itq import itq
+from sdch_tf.sdch.model import FEATURES, HASH, JOINT, SDCH
 
 N, D, C, K, R = 24, 10, 3, 6, 4
 

@@ -1,10 +1,10 @@
-"""Tests of sdch_tf.metrics.ndcg_at_k: a hand-computed example and a brute-force reference."""
+"""Tests of sdch_tf.retrieval.metrics.ndcg_at_k: a hand-computed example and a brute-force reference."""
 import math
 
 import numpy as np
 import pytest
 
-from sdch_tf import metrics
+from sdch_tf.retrieval import metrics
 
 
 def reference_ndcg(query_codes, db_codes, query_labels, db_labels, k):
@@ -93,7 +93,7 @@ def test_rejects_bad_input():
 
 
 def test_score_records_ndcg_in_both_directions():
-    from sdch_tf import evaluation
+    from sdch_tf.retrieval import evaluation
     from sdch_tf.data import ArrayImages, CrossModalData, make_split
 
     rng = np.random.default_rng(3)

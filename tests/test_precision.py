@@ -5,8 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from sdch_tf import checkpoint, experiment, precision, results, trainer
-from sdch_tf.config import preset
+from sdch_tf.run import experiment, results
+from sdch_tf.sdch import trainer
+from sdch_tf.training import checkpoint, precision
+from sdch_tf.sdch.config import preset
 from sdch_tf.input_errors import InputError
 from sdch_tf.train import build_config, parse_args
 

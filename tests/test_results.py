@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from sdch_tf import config, results
+from sdch_tf.run import results
+from sdch_tf.sdch import config
 from sdch_tf.atomic import atomic_write_json
 
 

@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf import atomic, callbacks, checkpoint, experiment, losses, results, train, training
+from sdch_tf import atomic, train, training
+from sdch_tf.run import experiment, results
+from sdch_tf.sdch import losses
+from sdch_tf.training import callbacks, checkpoint, fit
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +28,8 @@ DRIVER = textwrap.dedent('''
     import io, os, signal, sys
     import tensorflow as tf
     tf.config.experimental.enable_op_determinism()
-    from sdch_tf import callbacks, checkpoint, train, training
+    from sdch_tf import train
+    from sdch_tf.training import callbacks, checkpoint, fit
 
     def die():
         sys.stdout.flush()
@@ -59,7 +63,7 @@ DRIVER = textwrap.dedent('''
             def on_train_batch_end(self, batch, logs=None):
                 if (self.current, batch) == kill_at:
                     die()
-        training.Checkpoint = KillingCheckpoint
+        fit.Checkpoint = KillingCheckpoint
     sys.exit(train.main(sys.argv[1:]))
 ''')
 
@@ -181,7 +185,7 @@ class _Poison:
                 if poison.armed and (self.current, batch) == poison.at:
                     poison.flag.assign(True)
 
-        monkeypatch.setattr(training, "StopOnDivergence", Trigger)
+        monkeypatch.setattr(fit, "StopOnDivergence", Trigger)
 
     def disarm(self):
         self.armed = False

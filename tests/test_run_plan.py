@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from sdch_tf import results, run_plan
-from sdch_tf.config import preset
+from sdch_tf.run import results, run_plan
+from sdch_tf.sdch.config import preset
 
 
 def _run(tmp_path, bits=16, seed=0):

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from sdch_tf import results, sweep
-from sdch_tf.config import preset
+from sdch_tf import sweep
+from sdch_tf.run import results
+from sdch_tf.sdch.config import preset
 from sdch_tf.input_errors import InputError
 
 
@@ -85,3 +86,13 @@ def test_sweep_end_to_end_on_the_smoke_preset(tmp_path, capsys):
     assert sweep.main(["--param", "gamma", "--values", "0.01", "1", "--preset", "smoke", "--bits", "16",
                        "--out", str(tmp_path), "--dry-run"]) == 0
     assert "0 of 2 runs to train" in capsys.readouterr().out
+
+
+def test_the_paper_values_marked_on_figure_6_are_the_sdch_defaults():
+    import dataclasses
+
+    from sdch_tf.run.sweeps import PAPER_VALUES
+    from sdch_tf.sdch.config import SDCHConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(SDCHConfig)}
+    assert PAPER_VALUES == {param: defaults[param] for param in sweep.PARAMS}

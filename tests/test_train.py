@@ -6,7 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from sdch_tf import callbacks, checkpoint, results, train
+from sdch_tf import train
+from sdch_tf.run import results
+from sdch_tf.sdch import schedule
+from sdch_tf.training import callbacks, checkpoint
 from sdch_tf.input_errors import InputError
 
 REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
@@ -134,7 +137,7 @@ def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
     assert match, err
     epoch, phase, term = int(match[1]), match[2], match[3]
     # The phase named is the one the schedule gives that epoch (SDCH §4.2).
-    assert phase == callbacks.phase_of_epoch(epoch - 1), phase
+    assert phase == schedule.phase_of_epoch(epoch - 1), phase
     assert term in {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance"}
     (run_dir,) = tmp_path.glob("runs/*")
     assert not (run_dir / "result.json").exists()
@@ -149,8 +152,8 @@ def test_divergence_stops_with_a_clear_error(tmp_path, capsys):
 def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):
     import dataclasses
 
-    from sdch_tf import methods
-    from sdch_tf.config import DataConfig
+    from sdch_tf import registry
+    from sdch_tf.configs import DataConfig
 
     @dataclasses.dataclass(frozen=True)
     class Bare:
@@ -161,8 +164,8 @@ def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):
         data: DataConfig = dataclasses.field(default_factory=DataConfig)
 
     # A method whose config has no optimizer field, as most baselines.
-    bare = methods.Method("bare", lambda name: Bare(), None, None, None)
-    monkeypatch.setattr(methods, "get_method", lambda name: bare)
+    bare = registry.Method("bare", lambda name: Bare(), None, None, None)
+    monkeypatch.setattr(registry, "get_method", lambda name: bare)
     assert train.build_config(train.parse_args(["--epochs", "2"])).epochs == 2
     with pytest.raises(InputError, match="--optimizer does not apply to --method sdch"):
         train.build_config(train.parse_args(["--optimizer", "sgd"]))

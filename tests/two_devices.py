@@ -32,8 +32,10 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 tf.config.experimental.enable_op_determinism()
-from sdch_tf import distribute, evaluation, experiment
-from sdch_tf.methods import get_method
+from sdch_tf.retrieval import evaluation
+from sdch_tf.run import experiment
+from sdch_tf.training import distribute
+from sdch_tf.registry import get_method
 
 method = get_method(sys.argv[2])
 base = method.preset("smoke")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
@@ -44,13 +44,13 @@ class CMHNConfig:
     input_scale: float = 1.0
     # Not in the paper: rescale both networks' top layers on the training data so that their
     # pre-tanh outputs start centred with this std (None: Xavier init as the paper). Needed for
-    # a randomly initialised VGG-F (package docstring, "Departures").
+    # a randomly initialised VGG-F (NOTES.md, "Presets").
     output_std: float | None = None
     # Also score CMHN's main table row (database = the unified codes B) into unified.json; needs
     # the training set to be the whole database (--num-train = database size). CMHN(o), the
     # network codes for the database, is what result.json always holds.
     score_unified_codes: bool = False
-    top_k: int = 500                      # mAP@500, the shared protocol (REPRODUCTION.md §3)
+    top_k: int = 500                      # mAP@500, the shared protocol (docs/reproduction.md §3)
     eval_batch_size: int = 256
     weights: str | None = None            # imagenet-vgg-f.mat; CMHN §3 starts from the pretrained VGG-F
     jit_compile: bool = False
@@ -75,12 +75,10 @@ def _cpu() -> CMHNConfig:
         lr_new=1e-3,
         output_std=1.0,  # without: mAP 0.590 / 0.529 after 10 epochs, with: 0.634 / 0.641
         input_scale=1 / PIXEL_STD,
-        # SDCH's cpu scaling (sdch_tf/config.py): 83×83 crops of 94×94 (VGG-F pool5 1×1), narrow
+        # The cpu scaling of every method (configs.SCALED_CONV_NET): 83×83 crops of 94×94 (pool5 1×1), narrow
         # convolutions and fc6/fc7, no dropout (it only slows a net learning from scratch).
-        image_net=dataclasses.replace(
-            base.image_net, input_size=83, resize=94, conv_filters=(32, 64, 96, 96, 64), fc_units=(512, 512),
-            dropout=0.0, pixel_std=1.0,  # the input is already scaled to unit std (input_scale)
-        ),
+        # pixel_std 1: the input is already scaled to unit std (input_scale).
+        image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0, pixel_std=1.0),
         data=cpu_data(base.data),
     )
 
@@ -95,16 +93,9 @@ def _smoke() -> CMHNConfig:
         batch_size=32,
         image_hash_units=(32, 32),
         text_units=(32,),
-        image_net=dataclasses.replace(
-            base.image_net, input_size=67, resize=72, conv_filters=(8, 16, 16, 16, 16), fc_units=(64, 64),
-        ),
+        image_net=scaled_conv_net(base.image_net, "smoke"),
         data=smoke_data(base.data),
     )
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
-
-
-def preset(name: str) -> CMHNConfig:
-    """The named preset's configuration."""
-    return pick_preset(PRESETS, name)
+preset = preset_function(_paper, _cpu, _smoke)

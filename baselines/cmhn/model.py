@@ -22,8 +22,8 @@ import tensorflow as tf
 from baselines.cmhn import losses
 from baselines.cmhn.codes import binary_code_step
 from baselines.cmhn.svm import fit_projection
-from sdch_tf.distribute import gather, num_replicas
-from sdch_tf.hashing_model import CrossModalHashingModel
+from sdch_tf.training.distribute import gather, num_replicas
+from sdch_tf.training.hashing_model import CrossModalHashingModel
 
 LOG_NAMES = ("loss", "quantization", "variance")
 
@@ -82,7 +82,7 @@ class CMHN(CrossModalHashingModel):
         """One SGD step of Eq. 8 on both networks (their terms are separable, so one gradient
         serves both), B and M fixed; H_u, H_v of the batch are recorded for the B step.
 
-        Under ``--distribute`` the step works on the global batch (``sdch_tf.distribute``): each
+        Under ``--distribute`` the step works on the global batch (``sdch_tf.training.distribute``): each
         replica forwards its own rows, gathers every replica's outputs and computes the one-device
         objective (normalised by the global batch size, weight decay included), divided by the
         number of replicas since the optimisers sum the replicas' gradients.

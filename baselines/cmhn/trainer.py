@@ -22,7 +22,7 @@ from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_b
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
-from sdch_tf.training import fit_resumable
+from sdch_tf.training.fit import fit_resumable
 
 
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
@@ -54,7 +54,7 @@ class CodeSteps(keras.callbacks.Callback):
 def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> CMHN:
     """A compiled CMHN model with untrained networks and the alternation started.
 
-    Call under a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.distribute``)."""
+    Call under a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.training.distribute``)."""
     if config.score_unified_codes:
         check_unified_split(split)
     keras.utils.set_random_seed(seed)

@@ -3,15 +3,15 @@
 CMHN Tables 1–2 report two rows: "CMHN", where the gallery is the whole training set and each
 gallery pair is represented by its unified code b_n (both its image and its text), and
 "CMHN (o)", the out-of-sample extension, where the gallery is encoded by the networks like
-the queries. The shared protocol (``sdch_tf.evaluation``) encodes every database item with the
+the queries. The shared protocol (``sdch_tf.retrieval.evaluation``) encodes every database item with the
 networks, so result.json always holds CMHN (o). The unified row exists only when the training
 set is the whole database (``Split.train`` equal to ``Split.database``, in order: row n of B is
 database item n), i.e. ``--num-train`` = the database size, e.g. for the embedded synthetic set
 with 500 queries::
 
     from baselines.cmhn.config import preset
-    from sdch_tf import experiment
-    from sdch_tf.methods import get_method
+    from sdch_tf.run import experiment
+    from sdch_tf.registry import get_method
 
     cpu = preset("cpu")
     config = dataclasses.replace(cpu, score_unified_codes=True,
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdch_tf import evaluation
+from sdch_tf.retrieval import evaluation
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, text_batches
 from sdch_tf.data.split import Split

@@ -1,4 +1,4 @@
-"""Callbacks of DCMH's outer loop: the learning-rate schedule and the objective log."""
+"""DCMH's outer loop around ``fit()``: the learning-rate schedule and the objective log."""
 from __future__ import annotations
 
 import keras
@@ -13,19 +13,6 @@ def logspace_rate(epoch: int, start: float, end: float, epochs: int) -> float:
     if epochs == 1:
         return float(start)
     return float(start * (end / start) ** (epoch / (epochs - 1)))
-
-
-class LogspaceLearningRate(keras.callbacks.Callback):
-    """Sets every optimiser's learning rate at the start of each epoch (both nets share it)."""
-
-    def __init__(self, start: float, end: float, epochs: int):
-        super().__init__()
-        self.start, self.end, self.epochs = float(start), float(end), int(epochs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        rate = logspace_rate(epoch, self.start, self.end, self.epochs)
-        for optimizer in self.model.optimizers_by_name.values():
-            optimizer.learning_rate = rate
 
 
 class ObjectiveLog(keras.callbacks.Callback):

@@ -3,14 +3,14 @@
 Sources: DCMH = Jiang & Li, "Deep Cross-Modal Hashing", CVPR 2017; "code" = the authors'
 MATLAB release (jiangqy/DCMH-CVPR2017, DCMH_matlab/DCMH_release: DCMH_demo.m,
 process_DCMH.m, update_net.m, net_structure_img.m, net_structure_txt.m). Where the paper and
-the code are silent, the decision is stated in the package docstring (baselines/dcmh/__init__.py).
+the code are silent, the decision is stated in baselines/dcmh/NOTES.md.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
@@ -39,7 +39,7 @@ class DCMHConfig:
     text_zero_mean: bool = True           # code DCMH_demo.m dataset.Y = normZeroMean(YAll)
     init_std: float = 0.01                # code net_structure_{img,txt}.m: new layers 0.01·randn (weights, biases)
     # Rescale the last layers on training data when the image net is not pretrained (a
-    # departure, see the package docstring); 0 keeps the code's 0.01·randn scale.
+    # departure, see NOTES.md); 0 keeps the code's 0.01·randn scale.
     output_std: float = 0.0
     top_k: int = 500                      # SDCH §4.2 protocol: mAP@500 (shared by every method)
     eval_batch_size: int = 256
@@ -84,8 +84,7 @@ def _cpu() -> DCMHConfig:
         text_hidden=1024,
         # The scaled CNN-F of sdch_tf's cpu preset: 83×83 crops of 94×94 (pool5 1×1), small
         # widths; conv1 fed unit-scale pixels, without which SGD diverges at any rate that learns.
-        image_net=dataclasses.replace(base.image_net, input_size=83, resize=94, conv_filters=(32, 64, 96, 96, 64),
-                                      fc_units=(512, 512), input_scale=1 / PIXEL_STD),
+        image_net=scaled_conv_net(base.image_net, "cpu", input_scale=1 / PIXEL_STD),
         data=cpu_data(base.data),
     )
 
@@ -101,15 +100,9 @@ def _smoke() -> DCMHConfig:
         eta=0.01,
         output_std=0.3,
         text_hidden=64,
-        image_net=dataclasses.replace(base.image_net, input_size=67, resize=72, conv_filters=(8, 16, 16, 16, 16),
-                                      fc_units=(64, 64), input_scale=1 / PIXEL_STD),
+        image_net=scaled_conv_net(base.image_net, "smoke", input_scale=1 / PIXEL_STD),
         data=smoke_data(base.data),
     )
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
-
-
-def preset(name: str) -> DCMHConfig:
-    """The named preset's configuration."""
-    return pick_preset(PRESETS, name)
+preset = preset_function(_paper, _cpu, _smoke)

@@ -7,7 +7,7 @@ of both passes come in one stream (``trainer.epoch_batches``), each carrying ``s
 retraced between passes.
 
 Under ``--distribute`` each replica computes the outputs of its slice of the batch and every
-replica gathers the global batch (``sdch_tf.distribute``): the step's loss, the buffer rows it
+replica gathers the global batch (``sdch_tf.training.distribute``): the step's loss, the buffer rows it
 writes and the branch it takes are those of the one-device step.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 import tensorflow as tf
 
 from baselines.dcmh import losses
-from sdch_tf.distribute import gather
-from sdch_tf.hashing_model import CrossModalHashingModel
-from sdch_tf.losses import label_similarity
+from sdch_tf.training.distribute import gather
+from sdch_tf.training.hashing_model import CrossModalHashingModel
+from sdch_tf.training.losses import label_similarity
 
 IMAGE_STEP, TEXT_STEP = 0, 1
 LOG_NAMES = tuple(f"{net}_{term}" for net in ("image", "text") for term in ("loss",) + losses.STEP_TERMS)

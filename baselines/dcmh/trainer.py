@@ -12,17 +12,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from baselines.dcmh.callbacks import LogspaceLearningRate, ObjectiveLog
+from baselines.dcmh.callbacks import ObjectiveLog, logspace_rate
 from baselines.dcmh.config import DCMHConfig
 from baselines.dcmh.model import DCMH, IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.nets import build_image_net, build_text_net
-from sdch_tf.callbacks import UpdateCodes
+from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
-from sdch_tf.training import fit_resumable
+from sdch_tf.training.fit import fit_resumable
 
 
 @functools.lru_cache(maxsize=4)
@@ -52,7 +52,7 @@ def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, see
     """A compiled, built, untrained DCMH model; CNN-F weights loaded when ``config.weights``.
 
     Call under a ``tf.distribute`` strategy's scope to train on several devices
-    (``sdch_tf.distribute``; ``DCMH.train_step`` gathers the global batch).
+    (``sdch_tf.training.distribute``; ``DCMH.train_step`` gathers the global batch).
     """
     keras.utils.set_random_seed(seed)
     image_net = build_image_net(config.image_net, bits, config.init_std)
@@ -156,7 +156,7 @@ def fit(model: DCMH, config: DCMHConfig, data: CrossModalData, split: Split, run
         model,
         lambda start: epoch_batches(data, split, config, seed, start, config.epochs),
         config.epochs,
-        [LogspaceLearningRate(config.lr_start, config.lr_end, config.epochs),
+        [EpochLearningRate(lambda epoch: logspace_rate(epoch, config.lr_start, config.lr_end, config.epochs)),
          ObjectiveLog(np.asarray(data.labels[np.asarray(split.train)], np.float32)),
          UpdateCodes()],
         run_dir,

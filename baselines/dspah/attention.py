@@ -18,7 +18,7 @@ Per level l (a stage output X_l, (b, h_l, w_l, C_l)):
     A    = softmax over l of (W_A vec(H) + b_A), reshaped (b, L, c)   the adaptive matrix
     f    = tanh(Σ_l A_l ⊙ h_l)            (b, c)
 
-Decisions (the paper leaves them open; see also baselines/dspah/__init__.py):
+Decisions (the paper leaves them open; see also baselines/dspah/NOTES.md):
 - CBAM sits on a side branch: it reweights each stage output for that level's hash
   representation, and the backbone's own forward path stays the (pretrained) ResNet.
 - Every level produces a full c-dimensional representation; the attention matrix is

@@ -1,6 +1,6 @@
 """BatchNorm statistics of the global batch when DSPAH trains on several replicas (``--distribute``).
 
-DSPAH's ResNets normalise by batch statistics in training (baselines/dspah/__init__.py). Under
+DSPAH's ResNets normalise by batch statistics in training (baselines/dspah/NOTES.md). Under
 ``tf.distribute`` each replica holds a part of the batch, and per-replica statistics of a part
 are not those of the one-device batch: the layers must reduce across the replicas. Keras'
 ``BatchNormalization(synchronized=True)`` does, but computes the variance as E[x²] − E[x]²,

@@ -1,7 +1,7 @@
 """DSPAH configuration: frozen dataclasses with their sources, and presets.
 
 ``paper`` is the paper's configuration (DSPAH §II.B, §IV.B) with the decisions of
-``baselines/dspah/__init__.py`` where the paper is silent; ``cpu`` keeps every structure (a
+``baselines/dspah/NOTES.md`` where the paper is silent; ``cpu`` keeps every structure (a
 34-layer ResNet with the cross-level attention, the multi-scale text ResNet, the losses and
 the alternating schedule) at a width and input size a 2-core CPU trains in minutes; ``smoke``
 runs in seconds. Presets override only what they must.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.configs import DataConfig, cpu_data, preset_function, smoke_data
 from sdch_tf.nets.resnet import RESNET18_BLOCKS, RESNET_WIDTHS, ResNetConfig
 
 from baselines.dspah.attention import CBAM_REDUCTION, CBAM_SPATIAL_KERNEL
@@ -65,7 +65,7 @@ class DSPAHConfig:
     # loss sits at Eq. 5's stationary point f = g = 0 (cpu, 16 bits, 8 epochs: per-pair loss
     # 41.7 throughout, mAP 0.418/0.445); with it the cpu preset learns (0.689/0.676 in 25 epochs).
     output_init_std: float | None = 1.0
-    top_k: int = 500                       # DSPAH §IV.C: MAP; mAP@500 as every method here (REPRODUCTION.md §3)
+    top_k: int = 500                       # DSPAH §IV.C: MAP; mAP@500 as every method here (docs/reproduction.md §3)
     eval_batch_size: int = 256
     weights: str | None = None             # torchvision ResNet-34 state dict as .npz (DSPAH §IV.B: ImageNet init)
     jit_compile: bool = False
@@ -119,9 +119,4 @@ def _smoke() -> DSPAHConfig:
     )
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
-
-
-def preset(name: str) -> DSPAHConfig:
-    """The named preset's configuration."""
-    return pick_preset(PRESETS, name)
+preset = preset_function(_paper, _cpu, _smoke)

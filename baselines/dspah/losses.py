@@ -8,7 +8,7 @@ Eq. 7, L = L_inter + L_intra-image + L_intra-text + L_q, is minimised alternatel
 Algorithm 1): θ_x on a mini-batch of images with G fixed, then θ_y on the texts with F
 fixed, then B. ``modality_objective`` is the part of Eq. 7 that depends on a mini-batch's
 outputs of one network, written so that its gradient with respect to each output row is
-exactly ∂L/∂f_i of Eq. 7 (module docstring of ``baselines.dspah``):
+exactly ∂L/∂f_i of Eq. 7 (baselines/dspah/NOTES.md):
 
     J_x = Σ_{i∈batch, j≤N} T(f_i, g_j; S^vt)  +  2 Σ_{i∈batch, j≤N} T(f_i, F_j; S^vv)  +  (1/c) Σ_{i∈batch} ‖b_i − f_i‖²
 

@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from baselines.dspah import losses
-from sdch_tf.distribute import gather
-from sdch_tf.hashing_model import CrossModalHashingModel
+from sdch_tf.training.distribute import gather
+from sdch_tf.training.hashing_model import CrossModalHashingModel
 
 HEAD = "cross_level_attention"  # the layer name of both networks' attention head
 LOG_NAMES = ("loss", "loss_image", "loss_text", "inter", "intra_image", "intra_text", "quantization")
@@ -60,7 +60,7 @@ class DSPAH(CrossModalHashingModel):
 
     def initialize_output_scale(self, images, texts, target_std: float) -> None:
         """Rescale both networks' per-level 1×1 convolutions on a batch of training samples
-        (``CrossLevelAttention.rescale_levels``; why: baselines/dspah/__init__.py, Departures).
+        (``CrossLevelAttention.rescale_levels``; why: baselines/dspah/NOTES.md).
 
         The stage maps are computed in training mode (batch statistics, as in training), which
         also moves the BN running statistics one step (momentum 0.9) towards this batch's.
@@ -96,7 +96,7 @@ class DSPAH(CrossModalHashingModel):
         """Algorithm 1, lines 3–4, on one mini-batch of pairs {image, text, label, index}.
 
         Under ``--distribute`` every replica forwards its own part of the batch, gathers the
-        outputs of the global batch and takes the one-device step on it (``sdch_tf.distribute``):
+        outputs of the global batch and takes the one-device step on it (``sdch_tf.training.distribute``):
         Eq. 5 pairs each batch item with every training item, so the objective is the global
         batch's, divided by the number of replicas because the optimisers sum their gradients.
         """

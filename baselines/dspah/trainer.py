@@ -2,7 +2,7 @@
 
 ``build`` returns the untrained model with F, G ~ N(0, 1) and B = sign(F + G) (Algorithm 1,
 line 1); ``fit`` runs the alternating iterations with ``keras.Model.fit``, B refreshed after
-every epoch, checkpointed and resumable (``sdch_tf.training.fit_resumable``).
+every epoch, checkpointed and resumable (``sdch_tf.training.fit.fit_resumable``).
 """
 from __future__ import annotations
 
@@ -12,32 +12,21 @@ import tensorflow as tf
 
 from baselines.dspah.batch_norm import synchronize_batch_norm
 from baselines.dspah.config import DSPAHConfig
-from baselines.dspah.image_net import build_image_net
+from baselines.dspah.nets import build_image_net, build_text_net
 from baselines.dspah.model import DSPAH
-from baselines.dspah.text_net import build_text_net
-from sdch_tf.callbacks import UpdateCodes
+from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch
-from sdch_tf.trainer import make_optimizer
-from sdch_tf.training import fit_resumable
+from sdch_tf.training.optimizers import make_optimizer
+from sdch_tf.training.fit import fit_resumable
 
 
-class LinearLearningRate(keras.callbacks.Callback):
-    """Sets every optimiser's rate to lr_e = start + (end − start)·e / epochs before epoch e
-    (0-based): the DCMH PyTorch code's linspace(10^-1.5, 10^-6, epochs + 1) schedule."""
-
-    def __init__(self, start: float, end: float, epochs: int):
-        super().__init__()
-        self.start, self.end, self.epochs = float(start), float(end), int(epochs)
-
-    def rate(self, epoch: int) -> float:
-        return self.start + (self.end - self.start) * epoch / self.epochs
-
-    def on_epoch_begin(self, epoch, logs=None):
-        for optimizer in self.model.optimizers_by_name.values():
-            optimizer.learning_rate.assign(self.rate(epoch))
+def linear_rate(epoch: int, start: float, end: float, epochs: int) -> float:
+    """lr_e = start + (end − start)·e / epochs for 0-based epoch e: the DCMH PyTorch code's
+    linspace(10^-1.5, 10^-6, epochs + 1) schedule."""
+    return start + (end - start) * epoch / epochs
 
 
 def learning_rate(config: DSPAHConfig, bits: int) -> float:
@@ -56,7 +45,7 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
     """A compiled, built, untrained DSPAH model (ResNet-34 weights loaded when ``config.weights``).
 
     Call under a ``tf.distribute`` strategy's scope to train on several devices
-    (``sdch_tf.distribute``); the BatchNorm layers then use the global batch's statistics
+    (``sdch_tf.training.distribute``); the BatchNorm layers then use the global batch's statistics
     (``batch_norm.synchronize_batch_norm``)."""
     keras.utils.set_random_seed(seed)
     image_net = build_image_net(config.image_net, bits, config.attention, weights=config.weights)
@@ -86,8 +75,8 @@ def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, r
     callbacks = [UpdateCodes()]
     if config.final_learning_rate is not None:
         scale = learning_rate(config, model.bits) / config.learning_rate
-        callbacks.insert(0, LinearLearningRate(config.learning_rate * scale, config.final_learning_rate * scale,
-                                               config.epochs))
+        start, end = config.learning_rate * scale, config.final_learning_rate * scale
+        callbacks.insert(0, EpochLearningRate(lambda epoch: linear_rate(epoch, start, end, config.epochs)))
     return fit_resumable(
         model,
         lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,

@@ -1,7 +1,7 @@
 """RDCMH configuration (Liu et al., AAAI 2019): frozen dataclasses with their sources, and presets.
 
 ``paper`` follows RDCMH §"Deep Feature Representation" and §Experiment (and DCMH's protocol
-where RDCMH is silent, as the package docstring lists); ``cpu`` keeps every layer and the
+where RDCMH is silent, as NOTES.md lists); ``cpu`` keeps every layer and the
 procedure but shrinks input, widths and data to train in a few minutes on two CPU cores;
 ``smoke`` runs in seconds. Presets override only what they must.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.config import DataConfig, cpu_data, pick_preset, smoke_data
+from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.vggf import VGGFConfig
 
 
@@ -32,7 +32,7 @@ class RDCMHConfig:
     lam: float = 1.0                      # RDCMH §Experiment: λ of Eq. 4 set to 1 (best in Fig. 2)
     num_bins: int = 5                     # RDCMH §Experiment: ranking list divided into 5 bins
     # As a fraction of the code length c: [margin·c + δdH]_+. Eqs. 2–5 have none (0), and Eq. 4 is
-    # then minimised by equal codes for everything, which training reached (package docstring:
+    # then minimised by equal codes for everything, which training reached (NOTES.md:
     # mAP at chance); c/2 in every preset, a departure (cpu, synthetic: 0.25·c gave 16 bits
     # 0.614/0.583 I→T/T→I where 0.5·c gave 0.636/0.620; 64 bits, margin 8 = c/8: 0.537/0.575,
     # c/2: 0.661/0.701; Adam 3e-4, 20 and 30 epochs).
@@ -59,7 +59,7 @@ class RDCMHConfig:
     lr_image: float = 3e-4
     lr_text: float = 3e-4
     # Not in the paper: scale the last image and text layers on the training data so both
-    # modalities' outputs start centred with unit std per bit, the scale of B (package docstring).
+    # modalities' outputs start centred with unit std per bit, the scale of B (NOTES.md).
     data_init: bool = True
     top_k: int = 500                      # mAP@500, the shared protocol (SDCH §4.2)
     eval_batch_size: int = 256
@@ -82,15 +82,12 @@ def _cpu() -> RDCMHConfig:
         base,
         preset="cpu",
         # The paper's 500 iterations: ⌈500 / 16⌉ = 32 epochs of 16 mini-batches of the 2,000 items.
-        # "batch" ranking lists: 4× cheaper per iteration (package docstring).
+        # "batch" ranking lists: 4× cheaper per iteration (NOTES.md).
         epochs=32,
         triplet_scope="batch",
-        # As SDCH's cpu preset (sdch_tf/config.py): 83×83 crops of 94×94 (conv1 19 → pool5 1×1),
+        # The cpu scaling of every method (configs.SCALED_CONV_NET): 83×83 crops of 94×94 (pool5 1×1),
         # narrow layers, no dropout (it slows a small net learning from scratch).
-        image_net=dataclasses.replace(
-            base.image_net, input_size=83, resize=94, conv_filters=(32, 64, 96, 96, 64), fc_units=(512, 512),
-            dropout=0.0,
-        ),
+        image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0),
         text_net=dataclasses.replace(base.text_net, hidden_units=512, dropout=0.0),
         data=cpu_data(base.data),
     )
@@ -105,17 +102,10 @@ def _smoke() -> RDCMHConfig:
         triplet_scope="batch",
         epochs=2,
         batch_size=32,
-        image_net=dataclasses.replace(
-            base.image_net, input_size=67, resize=72, conv_filters=(8, 16, 16, 16, 16), fc_units=(64, 64),
-        ),
+        image_net=scaled_conv_net(base.image_net, "smoke"),
         text_net=dataclasses.replace(base.text_net, hidden_units=64),
         data=smoke_data(base.data),
     )
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
-
-
-def preset(name: str) -> RDCMHConfig:
-    """The named preset's configuration."""
-    return pick_preset(PRESETS, name)
+preset = preset_function(_paper, _cpu, _smoke)

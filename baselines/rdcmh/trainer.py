@@ -12,7 +12,8 @@ import keras
 import numpy as np
 
 from baselines.rdcmh.config import RDCMHConfig
-from baselines.rdcmh.model import RDCMH, build_image_net, build_text_net
+from baselines.rdcmh.model import RDCMH
+from baselines.rdcmh.nets import build_image_net, build_text_net
 from baselines.rdcmh.similarity import SemanticSimilarity
 from baselines.rdcmh.triplets import NUM_POINTS, TripletSampler, query_batches, triplet_batches
 from sdch_tf.data.dataset import CrossModalData
@@ -21,8 +22,8 @@ from sdch_tf.data.split import Split
 from sdch_tf.input_errors import InputError
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
-from sdch_tf.trainer import make_optimizer
-from sdch_tf.training import fit_resumable
+from sdch_tf.training.optimizers import make_optimizer
+from sdch_tf.training.fit import fit_resumable
 
 # Target per-bit std of F and G after the data-dependent init: the scale of B ∈ {−1, +1}.
 OUTPUT_STD = 1.0
@@ -55,8 +56,8 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
     """A compiled, untrained RDCMH with its similarity matrices and initial F, G, B (Algorithm 1, lines 1–2).
 
     Without ``config.weights`` the backbone is randomly initialised (seeded), and S^xx's feature
-    part s1 is the cosine of that random network's fc7 activations (package docstring). Call under
-    a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.distribute``).
+    part s1 is the cosine of that random network's fc7 activations (NOTES.md). Call under
+    a ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.training.distribute``).
     """
     keras.utils.set_random_seed(seed)
     backbone = build_vggf(config.image_net)

@@ -3,7 +3,7 @@
 RDCMH §Experiment: "we divide the ranking list (i.e., {r_j^xy}) into 5 bins and randomly
 pick three points from three different bins to form a triplet for training". Algorithm 1
 (lines 4–5) builds each mini-batch from n_x = 128 such triplets and forward-propagates their
-points. Decisions (the paper is silent; listed in the package docstring):
+points. Decisions (the paper is silent; listed in NOTES.md):
 
 * Every training item is the query q of one triplet per epoch: the queries of an epoch are a
   fresh permutation cut into ⌈n / batch_size⌉ mini-batches of near-equal size (≤ batch_size).

@@ -2,7 +2,7 @@
 
 ``dataset`` and ``split`` (numpy only) are imported eagerly. The rest is imported on first
 use (PEP 562): ``pipeline`` pulls in TensorFlow and ``mat``/``datasets`` h5py and scipy,
-which ``sdch_tf.config`` — it imports this package for ``SyntheticConfig`` — does not need.
+which ``sdch_tf.sdch.config`` — it imports this package for ``SyntheticConfig`` — does not need.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A dataset is N paired samples: image i and text i describe the same item and carry the
 same multi-label annotation (SDCH §4.1). Images may live on disk (NUS-WIDE is ~29 GB as
-uint8, REPRODUCTION.md §2), so they are reached through an ``ImageSource`` that reads
+uint8, docs/reproduction.md §2), so they are reached through an ``ImageSource`` that reads
 a batch of indices on demand; texts and labels are small and held as arrays.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Readers (and a writer) for the DCMH-style dataset files, REPRODUCTION.md §2.
+"""Readers (and a writer) for the DCMH-style dataset files, docs/reproduction.md §2.
 
 ``load_dataset(name, data_dir)`` reads MIRFlickr-25K, IAPR TC-12 or NUS-WIDE from the
 MAT-files users actually hold, whatever MATLAB version each file is (``mat.mat_version``):
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdch_tf.data import mat
+from sdch_tf.data import mat, mat_images
 from sdch_tf.data.dataset import ArrayImages, CrossModalData, ImageSource
 from sdch_tf.input_errors import InputError
 
@@ -181,7 +181,7 @@ def _first(indices: np.ndarray, limit: int = 5) -> str:
 
 
 def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> CrossModalData:
-    """Reads dataset ``name`` from the MAT-files in ``data_dir`` (REPRODUCTION.md §2).
+    """Reads dataset ``name`` from the MAT-files in ``data_dir`` (docs/reproduction.md §2).
 
     Samples with no label at all are dropped (the DCMH protocol); samples whose text vector is
     all zero are kept. Both are counted in the returned data's ``report`` (``LoadReport``) and
@@ -236,7 +236,7 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
             f"one row per sample in both{_row_vector_hint(labels.shape, texts.shape)}{transposed}"
         )
     try:
-        images = mat.read_images(images_path, images_key, num_samples=n)
+        images = mat_images.read_images(images_path, images_key, num_samples=n)
     except mat.MatFileError as e:
         raise DatasetFormatError(
             f"{e} (N = {n} from {labels_path} {labels_key!r}); expected {images_key!r}: "
@@ -344,7 +344,7 @@ def _images_transposed_hint(images_path, images_key, labels_path, labels_key, la
     if shape is None:
         return ""
     try:
-        mat.image_layout(shape[::-1], labels_shape[0])
+        mat_images.image_layout(shape[::-1], labels_shape[0])
     except ValueError:
         return ""
     return _transposed_hint(images_path, images_key, shape)

@@ -1,6 +1,6 @@
 """MATLAB MAT-files, v5 and v7.3, told apart from the file itself.
 
-The DCMH-style distributions of MIRFlickr-25K, IAPR TC-12 and NUS-WIDE (REPRODUCTION.md §2)
+The DCMH-style distributions of MIRFlickr-25K, IAPR TC-12 and NUS-WIDE (docs/reproduction.md §2)
 mix both versions, sometimes within one dataset, so nothing here trusts a file name:
 
 - v7.3 is HDF5 behind a 512-byte user block that carries the MATLAB header text. HDF5 is
@@ -466,18 +466,6 @@ def _sparse_vector(group: h5py.Group, name: str, bad: str, flat: bool = False) -
         raise MatFileError(f"{bad}{name!r} has dtype {obj.dtype}; expected integers")
     value = np.asarray(obj[()])
     return value.reshape(-1) if flat else value
-
-
-# Images are read by index in their own module; these names stay importable from here.
-_IMAGE_NAMES = ("HDF5Images", "image_layout", "read_images")
-
-
-def __getattr__(name):
-    if name in _IMAGE_NAMES:  # imported on first use: mat_images imports this module
-        from sdch_tf.data import mat_images
-
-        return getattr(mat_images, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------

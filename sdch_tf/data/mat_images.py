@@ -2,7 +2,7 @@
 
 Split from ``sdch_tf.data.mat`` (which re-exports these names): the rest of that module reads
 whole arrays; this one never does for v7.3 files, where NUS-WIDE's images are ~29 GB as uint8
-(REPRODUCTION.md §2). Layouts, versions and errors are those of ``sdch_tf.data.mat``.
+(docs/reproduction.md §2). Layouts, versions and errors are those of ``sdch_tf.data.mat``.
 """
 from __future__ import annotations
 

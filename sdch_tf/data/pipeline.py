@@ -1,6 +1,6 @@
 """tf.data input pipeline: paired mini-batches for training, ordered batches for encoding.
 
-Image preprocessing follows REPRODUCTION.md §1 (last bullet) and SDCH §4.1 ("All images were
+Image preprocessing follows docs/reproduction.md §1 (last bullet) and SDCH §4.1 ("All images were
 resized to 256 * 256 * 3"): the DCMH files hold 224×224 images, which are resized
 (bilinear) to ``resize``×``resize``, then cropped to ``crop``×``crop`` (227 for AlexNet, SDCH
 §3.2) — a random crop per sample for training, the centre crop for encoding — and the
@@ -27,8 +27,8 @@ import tensorflow as tf
 
 from sdch_tf.data.dataset import CrossModalData
 
-if TYPE_CHECKING:  # sdch_tf.config imports the data package: no runtime import (cycle)
-    from sdch_tf.config import ImageNetConfig
+if TYPE_CHECKING:  # the data layer imports no network module at run time
+    from sdch_tf.nets.configs import ImageNetConfig
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ImagePreprocessing:
 
     @classmethod
     def from_config(cls, config: "ImageNetConfig") -> "ImagePreprocessing":
-        """From ``sdch_tf.config.ImageNetConfig`` (resize, input_size, mean_rgb, bgr)."""
+        """From ``sdch_tf.sdch.config.ImageNetConfig`` (resize, input_size, mean_rgb, bgr)."""
         return cls(
             resize=int(config.resize),
             crop=int(config.input_size),
@@ -156,7 +156,7 @@ def train_batches(
     Epoch e visits ``indices`` in the order ``np.random.default_rng([seed, e])`` draws, with
     crop offsets from the same generator: reshuffled every epoch, the same epochs for the same
     seed. The last partial batch is kept, so each training sample is seen once per epoch
-    (Algorithm 1 records Z per sample, REPRODUCTION.md §1).
+    (Algorithm 1 records Z per sample, docs/reproduction.md §1).
 
     With ``stop_epoch``: the dataset is epochs ``start_epoch`` .. ``stop_epoch`` − 1 in
     sequence, ``num_train_batches(len(indices), batch_size)`` batches each (give that to

@@ -1,10 +1,10 @@
 """The retrieval protocol split: query / database / training set drawn from the database.
 
-REPRODUCTION.md §2 (the DCMH protocol; the SDCH paper gives no split sizes): a seeded
+docs/reproduction.md §2 (the DCMH protocol; the SDCH paper gives no split sizes): a seeded
 random permutation of all N samples; its first ``num_query`` entries are the queries, the
 rest (in permutation order) is the retrieval database, and the training set is the first
 ``num_train`` entries of the database. The database order is the permutation order, as in
-DCMH's code; it is the order that breaks ties in the ranking (REPRODUCTION.md §3).
+DCMH's code; it is the order that breaks ties in the ranking (docs/reproduction.md §3).
 
 The semi-supervised setting of RDCMH (§4.1, Table 2) keeps the labels of only a fraction of
 the training items: ``label_fraction`` draws them from a seeded stream of its own, so the
@@ -18,12 +18,12 @@ import numpy as np
 
 from sdch_tf.input_errors import InputError
 
-# (num_query, num_train) per dataset, REPRODUCTION.md §2.
+# (num_query, num_train) per dataset, docs/reproduction.md §2.
 PROTOCOL_SIZES: dict[str, tuple[int, int]] = {
     "mirflickr": (2000, 10000),
     "iapr": (2000, 10000),
     "nuswide": (2100, 10500),
-    # The top-10-concept NUS-WIDE release: the same NUS-WIDE protocol sizes (REPRODUCTION.md §2
+    # The top-10-concept NUS-WIDE release: the same NUS-WIDE protocol sizes (docs/reproduction.md §2
     # gives one protocol for NUS-WIDE; nothing says the variant changes it).
     "nuswide-tc10": (2100, 10500),
 }

@@ -69,7 +69,7 @@ other 5,500 the database and 2,000 of them for training, as in the ``cpu`` prese
 
 - 3.65 concepts per sample on average (median 3; 10% have one, 61% have two to four);
   concept frequencies 8%–32%. 41.9% of query–database pairs share a concept: the mAP of
-  a random ranking is 0.42 (mAP@500, REPRODUCTION.md §3).
+  a random ranking is 0.42 (mAP@500, docs/reproduction.md §3).
 - Text: 15.5 words per text; text→text mAP@500 with raw bag-of-words cosine 0.79; a
   logistic-regression probe per concept (trained on the 2,000) reaches mean AP 0.83
   (0.70–0.91) on the queries, against 0.16 (the mean prevalence) for a random score.
@@ -101,7 +101,7 @@ DISTRACTOR_COLOURS = {"black": (20, 20, 20), "white": (240, 240, 240)}
 PALETTE = np.array(list(CONCEPT_COLOURS.values()) + list(DISTRACTOR_COLOURS.values()), np.float32)
 MAX_CONCEPTS = len(SHAPES) * len(CONCEPT_COLOURS)
 
-_CROP_MARGIN = 0.12      # centres stay inside any crop of 88% of the side (REPRODUCTION.md §1: 227/256)
+_CROP_MARGIN = 0.12      # centres stay inside any crop of 88% of the side (docs/reproduction.md §1: 227/256)
 _MAX_DISTRACTORS = 6     # caps the Poisson tail so the number of drawing slots stays small
 _PLACEMENT_ROUNDS = 20   # re-placement rounds for objects that overlap too much
 _TOPIC_SKEW = 0.5        # topic prior ∝ rank^-0.5: some scenes are commoner, as MIRFlickr's labels are

@@ -1,7 +1,7 @@
 """Read a result set and group its runs into table cells: (method, dataset, bits) → runs.
 
 A result set is a directory ``<out>`` whose ``<out>/runs/*/result.json`` files were written by
-``sdch_tf.experiment.run`` (any method). Runs of one cell normally share a configuration and
+``sdch_tf.run.experiment.run`` (any method). Runs of one cell normally share a configuration and
 differ by seed; if a cell holds runs of several configurations (say a rerun with other
 ``--epochs`` in the same ``--out``), the configuration with the most runs is used and the
 others are reported, so that a table cell never averages different experiments.
@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from sdch_tf import results
+from sdch_tf.run import results
 from sdch_tf.input_errors import InputError
 
 
@@ -64,7 +64,7 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-# Keys every finished run records (sdch_tf.experiment.run) that the tables and figures read, with
+# Keys every finished run records (sdch_tf.run.experiment.run) that the tables and figures read, with
 # their type; then keys some runs lack (older ones) but that must have this type when present.
 REQUIRED_KEYS = {"method": (str, "a string"), "dataset": (str, "a string"), "bits": (_is_int, "an integer"),
                  "seed": (_is_int, "an integer"), "run_id": (str, "a string"), "top_k": (_is_int, "an integer"),

@@ -5,7 +5,7 @@
 Layout as in SDCH §4.3, Figs. 4–5 (code length 32): one column per dataset, Image→Text on the
 top row, Text→Image on the bottom row, one line per method. Each line is the mean over the
 runs (seeds) of a ``collect.Cell``; the curves are the ones each run recorded in
-``result["curves"]`` (``sdch_tf.metrics``: ``pr_<dir>`` by radius d = 0..r, Eq. 11–12;
+``result["curves"]`` (``sdch_tf.retrieval.metrics``: ``pr_<dir>`` by radius d = 0..r, Eq. 11–12;
 ``ptop_<dir>`` at R = 1, 50, ..., 1000).
 """
 from __future__ import annotations
@@ -185,7 +185,6 @@ def main(argv=None) -> int:
 
 
 def _main(argv=None) -> int:
-    from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.curves", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", required=True, help="a result set (holding runs/*/result.json)")
@@ -198,9 +197,9 @@ def _main(argv=None) -> int:
 
     def render(stage):
         # Figures 4 and 5 change together: both are rendered before either replaces an older one.
-        written = draw_pr_curves(cells, os.path.join(stage, FIGURE_FILES["pr"].format(bits=args.bits)), args.bits,
+        written = draw_pr_curves(cells, os.path.join(stage, style.FIGURE_FILES["pr"].format(bits=args.bits)), args.bits,
                                  source)
-        return written + draw_top_r_curves(cells, os.path.join(stage, FIGURE_FILES["top_r"].format(bits=args.bits)),
+        return written + draw_top_r_curves(cells, os.path.join(stage, style.FIGURE_FILES["top_r"].format(bits=args.bits)),
                                            args.bits, source)
 
     for path in staging.write_set(args.out or os.path.join(args.results, "figures"), render):

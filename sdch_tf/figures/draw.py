@@ -14,9 +14,8 @@ import os
 
 from sdch_tf.cli import run_main
 from sdch_tf.figures import collect, staging
+from sdch_tf.figures.style import FIGURE_FILES
 
-FIGURE_FILES = {"pr": "fig4_precision_recall_{bits}bits", "top_r": "fig5_precision_top_r_{bits}bits",
-                "sensitivity": "fig6_sensitivity_{bits}bits", "retrievals": "fig3_top5_retrievals_{bits}bits"}
 
 
 def draw_all(results_dir: str, paper_dir: str = os.path.join("results", "paper"), preset: str | None = None,

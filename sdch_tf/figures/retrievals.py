@@ -8,7 +8,7 @@ images; one row per method, SDCH above DCMH; a retrieved item is framed green wh
 at least one label with the query (SDCH §4.1's relevance), red otherwise.
 
 Nothing is trained: the retrievals are those recorded in ``result["retrievals"]`` by
-``sdch_tf.evaluation`` (first 8 queries of the split, top 5 each); the pictures and words
+``sdch_tf.retrieval.evaluation`` (first 8 queries of the split, top 5 each); the pictures and words
 come from the dataset itself, rebuilt from ``result["config"]["data"]``. A text shows its
 six words that say most about the labels (``label_information``; ``--words idf`` ranks by
 rarity instead, which on the synthetic set shows mostly one-off noise words).
@@ -27,10 +27,10 @@ import textwrap
 import numpy as np
 
 from sdch_tf.cli import run_main
-from sdch_tf.config import DataConfig
+from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.synthetic import SyntheticConfig
-from sdch_tf.figures import collect, staging
+from sdch_tf.figures import collect, staging, style
 from sdch_tf.figures.plotting import TEXT_WIDTH_IN, paper_style, save_figure
 from sdch_tf.figures.style import DATASET_ORDER, DIRECTION_NAMES, dataset_name, method_colour, method_name
 from sdch_tf.input_errors import InputError
@@ -392,7 +392,7 @@ def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None,
 
     Without a usable run, or when the dataset's files are missing, prints why and returns [].
     ``rank``: how a text's words are chosen (``word_scores``). ``load`` (DataConfig →
-    CrossModalData) defaults to ``sdch_tf.experiment.load_data`` (which imports TensorFlow).
+    CrossModalData) defaults to ``sdch_tf.run.experiment.load_data`` (which imports TensorFlow).
     ``runs``: the result set's runs (``collect.load_runs``) when already read.
     """
     try:
@@ -403,7 +403,7 @@ def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None,
     for note in selection.notes:
         print(f"Figure 3: {note}", file=sys.stderr)
     if load is None:
-        from sdch_tf.experiment import load_data as load
+        from sdch_tf.run.experiment import load_data as load
     try:
         data = load(data_config(next(iter(selection.runs.values())), data_dir))
     except FileNotFoundError as e:
@@ -428,7 +428,6 @@ def main(argv=None) -> int:
 
 
 def _main(argv=None) -> int:
-    from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.retrievals", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", required=True, help="a result set (holds runs/*/result.json)")
@@ -446,7 +445,7 @@ def _main(argv=None) -> int:
     args = p.parse_args(argv)
     runs = collect.load_runs(args.results)   # before making <results>/figures: the result set must exist
     out_dir = args.out or os.path.join(args.results, "figures")
-    name = FIGURE_FILES["retrievals"].format(bits=args.bits)
+    name = style.FIGURE_FILES["retrievals"].format(bits=args.bits)
 
     def render(stage):
         # The PNG and the PDF change together (staging.write_set).

@@ -8,7 +8,7 @@ parameter in ``<results>/sweeps/<param>/runs/*/result.json``; the swept value of
 ``result["config"][param]``. Layout: Image→Text on the top row, Text→Image on the bottom row
 (as Figs. 4–5); column (a) has one line per dataset, then one (b) column per dataset with a
 line per β_i. Each point is the mean over seeds, with the (population) std as error bar when
-there are several seeds; a dotted vertical line marks the default (``SDCHConfig``: §4.2).
+there are several seeds; a dotted vertical line marks the paper's value (§4.2).
 """
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ import warnings
 
 import numpy as np
 
-from sdch_tf.config import SDCHConfig
 from sdch_tf.cli import run_main
 from sdch_tf.figures import collect, plotting, staging, style
-from sdch_tf.sweep import PARAMS, SWEEP_BITS, sweep_dir
+from sdch_tf.run.sweeps import PAPER_VALUES, PARAMS, SWEEP_BITS, sweep_dir
 
 DIRECTIONS = ("i2t", "t2i")
 BETAS = ("beta1", "beta2", "beta3")
@@ -40,8 +39,8 @@ NO_SWEEP = "no sweep recorded"
 
 
 def default_value(param: str) -> float:
-    """The paper's value of ``param`` (SDCH §4.2, as in ``SDCHConfig``)."""
-    return float({f.name: f.default for f in dataclasses.fields(SDCHConfig)}[param])
+    """The paper's value of ``param`` (SDCH §4.2)."""
+    return float(PAPER_VALUES[param])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,7 +213,6 @@ def main(argv=None) -> int:
 
 
 def _main(argv=None) -> int:
-    from sdch_tf.figures.draw import FIGURE_FILES
 
     p = argparse.ArgumentParser(prog="python -m sdch_tf.figures.sensitivity",
                                 description=__doc__.split("\n\n")[0])
@@ -223,7 +221,7 @@ def _main(argv=None) -> int:
     p.add_argument("--bits", type=int, default=SWEEP_BITS, help="code length (SDCH Fig. 6: 64)")
     args = p.parse_args(argv)
     out = args.out or os.path.join(args.results, "figures")
-    name = FIGURE_FILES["sensitivity"].format(bits=args.bits)
+    name = style.FIGURE_FILES["sensitivity"].format(bits=args.bits)
     # The PNG and the PDF change together (staging.write_set).
     for path in staging.write_set(out, lambda stage: draw_sensitivity(args.results, os.path.join(stage, name),
                                                                       args.bits)):

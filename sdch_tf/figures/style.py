@@ -39,3 +39,7 @@ def ordered(keys, order) -> list:
     """``keys`` sorted by their place in ``order``, unknown keys last in alphabetical order."""
     rank = {k: i for i, k in enumerate(order)}
     return sorted(set(keys), key=lambda k: (rank.get(k, len(rank)), k))
+
+# File names of the figures (without extension), per figure and code length.
+FIGURE_FILES = {"pr": "fig4_precision_recall_{bits}bits", "top_r": "fig5_precision_top_r_{bits}bits",
+                "sensitivity": "fig6_sensitivity_{bits}bits", "retrievals": "fig3_top5_retrievals_{bits}bits"}

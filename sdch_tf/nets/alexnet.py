@@ -1,10 +1,10 @@
 """SDCH's image pipeline: Caffe AlexNet with img-fc3 in place of fc8 (SDCH §3.2, Table 1).
 
 Input: float32 (N, S, S, 3), BGR, the ImageNet mean of the loaded weights already
-subtracted (REPRODUCTION.md §1–2); S = 227 in the paper. Output: float32 (N, k), the
+subtracted (docs/reproduction.md §1–2); S = 227 in the paper. Output: float32 (N, k), the
 img-fc3 feature f_x of Eq. 4 (k = 256 in the paper).
 
-Layer sequence, in Caffe AlexNet's order conv → ReLU → LRN → max-pool (REPRODUCTION.md §1);
+Layer sequence, in Caffe AlexNet's order conv → ReLU → LRN → max-pool (docs/reproduction.md §1);
 shapes for the paper's 227×227 input:
 
     conv1  96×11×11 stride 4 pad 0          → 55×55×96,  ReLU, LRN, pool 3/2 → 27×27×96
@@ -18,7 +18,7 @@ shapes for the paper's 227×227 input:
 The seven layers conv1..fc7 take the ``bvlc_alexnet.npy`` weights unchanged
 (``load_bvlc_alexnet``); grouped convolutions keep the Caffe kernel shapes, e.g. conv2
 (5, 5, 48, 256). The scaled-down ``cpu`` / ``smoke`` presets run this same code with
-fewer filters, narrower fc layers and a smaller input (sdch_tf/config.py).
+fewer filters, narrower fc layers and a smaller input (sdch_tf/sdch/config.py).
 """
 from __future__ import annotations
 
@@ -30,15 +30,15 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from sdch_tf.config import ImageNetConfig
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
+from sdch_tf.nets.configs import CAFFE_IMAGENET_MEAN_RGB, ImageNetConfig  # noqa: F401  (re-exported)
 from sdch_tf.nets.empty_batch import MaxPooling2D, skip_if_empty
 
 # The seven layers initialised from the pretrained AlexNet (SDCH §4.2); the model trains
 # them at one tenth of the feature learning rate.
 PRETRAINED_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 
-# Kernel shapes of bvlc_alexnet.npy (REPRODUCTION.md §2); the paper preset reproduces them.
+# Kernel shapes of bvlc_alexnet.npy (docs/reproduction.md §2); the paper preset reproduces them.
 BVLC_ALEXNET_SHAPES = {
     "conv1": (11, 11, 3, 96),
     "conv2": (5, 5, 48, 256),
@@ -53,7 +53,7 @@ BVLC_ALEXNET_SHAPES = {
 # (kernel, stride, pad, groups, pool after) per conv layer. SDCH Table 1 prints stride 4 for
 # img-conv2 and stride 0 for img-conv3..5: typos (a stride of 0 does not exist, and stride 4
 # would leave no 6×6 map for fc6); the AlexNet the paper fine-tunes uses stride 1 for both
-# (REPRODUCTION.md §1). groups=2 on conv2/4/5 is Caffe AlexNet's, so that its weights load unchanged.
+# (docs/reproduction.md §1). groups=2 on conv2/4/5 is Caffe AlexNet's, so that its weights load unchanged.
 _CONV_SPECS = (
     (11, 4, 0, 1, True),   # conv1: Table 1 k 11, s 4, p 0, pk 3, ps 2
     (5, 1, 2, 2, True),    # conv2: Table 1 k 5, s 1 (Table 1: 4, a typo), p 2, pk 3, ps 2

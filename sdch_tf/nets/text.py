@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import keras
 
-from sdch_tf.config import TextNetConfig
 from sdch_tf.nets.alexnet import linear_initializer, relu_initializer
+from sdch_tf.nets.configs import TextNetConfig
 
 
 def build_text_net(config: TextNetConfig, input_dim: int, name: str = "text_net") -> keras.Model:

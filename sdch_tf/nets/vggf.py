@@ -6,7 +6,7 @@ subtracted (MatConvNet convention, no channel reversal); S = 224 for the pretrai
 Output: float32 (N, fc_units[-1]), fc7 after its ReLU (and dropout in training); the method
 adds its own fc8 → r head.
 
-Layer sequence (MatConvNet ``simplenn`` order conv → relu → lrn → pool; REPRODUCTION.md §2),
+Layer sequence (MatConvNet ``simplenn`` order conv → relu → lrn → pool; docs/reproduction.md §2),
 shapes for the 224×224 input:
 
     conv1   64×11×11 stride 4 pad 0 → 54×54×64,  ReLU, LRN, pool 3/2 pad [0 1 0 1] → 27×27×64
@@ -57,10 +57,9 @@ import numpy as np
 import scipy.io
 import tensorflow as tf
 
-from sdch_tf.config import CAFFE_IMAGENET_MEAN_RGB
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.empty_batch import skip_if_empty
-from sdch_tf.nets.alexnet import PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
+from sdch_tf.nets.alexnet import CAFFE_IMAGENET_MEAN_RGB, PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
 
 # The seven layers with weights in imagenet-vgg-f.mat that the hashing methods fine-tune
 # (fc8, the 1000-way classifier, is replaced by each method's r-bit layer).
@@ -86,7 +85,7 @@ _POOL_SIZE, _POOL_STRIDE = 3, 2
 
 @dataclass(frozen=True)
 class VGGFConfig:
-    """CNN-F image pipeline; defaults are ``imagenet-vgg-f.mat`` (REPRODUCTION.md §2)."""
+    """CNN-F image pipeline; defaults are ``imagenet-vgg-f.mat`` (docs/reproduction.md §2)."""
 
     input_size: int = 224                 # the DCMH .mat files hold 224×224 images, fed uncropped
     resize: int = 224                     # no resize for the 224×224 DCMH images (DCMH code: imresize to 224)

@@ -235,7 +235,7 @@ def test_update_codes_is_svm_then_eq7_and_leaves_the_networks():
 
 
 def test_checkpoint_restores_codes_projection_and_optimisers(tmp_path):
-    from sdch_tf import checkpoint
+    from sdch_tf.training import checkpoint
 
     model, images, texts, labels = tiny_model()
     rows = np.arange(5, dtype=np.int32)
@@ -281,8 +281,8 @@ def test_unified_codes_need_the_whole_database_as_training_set(tmp_path):
 
 
 def test_unified_scores_are_written_when_asked(tmp_path):
-    from sdch_tf import experiment
-    from sdch_tf.methods import get_method
+    from sdch_tf.run import experiment
+    from sdch_tf.registry import get_method
 
     config = preset("smoke")
     config = dataclasses.replace(config, epochs=1, score_unified_codes=True,

@@ -25,7 +25,7 @@ def two_device_runs(tmp_path_factory, onednn):
 
 
 def test_cmhn_is_registered_as_distributable():
-    from sdch_tf.methods import get_method
+    from sdch_tf.registry import get_method
 
     assert get_method("cmhn").distributable
 

@@ -12,7 +12,8 @@ from baselines.dcmh.callbacks import logspace_rate
 from baselines.dcmh.losses import objective, step_loss_terms
 from baselines.dcmh.model import IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.trainer import build, epoch_batches, preprocessing, steps_per_epoch
-from sdch_tf import experiment, train
+from sdch_tf import train
+from sdch_tf.run import experiment
 from tests.nets.test_vggf import random_weights, write_vggf_mat
 
 SMOKE = preset("smoke")

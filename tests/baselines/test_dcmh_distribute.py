@@ -11,7 +11,7 @@ import tensorflow as tf
 from baselines.dcmh import METHOD, preset
 from baselines.dcmh.model import IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.trainer import epoch_batches, preprocessing, steps_per_epoch
-from sdch_tf import experiment
+from sdch_tf.run import experiment
 from sdch_tf.data.pipeline import train_batches
 from tests import two_devices
 

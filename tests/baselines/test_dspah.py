@@ -8,9 +8,10 @@ import tensorflow as tf
 
 from baselines.dspah import METHOD, losses, trainer
 from baselines.dspah.config import preset
-from sdch_tf import experiment, train
+from sdch_tf import train
+from sdch_tf.run import experiment
 from sdch_tf.data.pipeline import train_batches
-from sdch_tf.methods import get_method
+from sdch_tf.registry import get_method
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +110,7 @@ def test_cpu_preset_scales_the_rate_with_the_code_length(setup):
 
 
 def test_learning_rate_schedule_is_the_dcmh_linspace():
-    schedule = trainer.LinearLearningRate(10 ** -1.5, 1e-6, 500)
-    np.testing.assert_allclose([schedule.rate(e) for e in (0, 250, 500)],
+    np.testing.assert_allclose([trainer.linear_rate(e, 10 ** -1.5, 1e-6, 500) for e in (0, 250, 500)],
                                np.linspace(10 ** -1.5, 1e-6, 501)[[0, 250, 500]])
 
 

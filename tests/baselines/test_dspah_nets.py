@@ -4,8 +4,7 @@ import pytest
 
 from baselines.dspah.attention import CBAM, ChannelAttention, CrossLevelAttention, SpatialAttention
 from baselines.dspah.config import preset
-from baselines.dspah.image_net import BACKBONE, build_image_net
-from baselines.dspah.text_net import MultiScalePooling, build_text_net
+from baselines.dspah.nets import BACKBONE, MultiScalePooling, build_image_net, build_text_net
 
 
 def sigmoid(x):

@@ -9,7 +9,7 @@ from baselines.rdcmh import config as rdcmh_config
 from baselines.rdcmh import trainer
 from baselines.rdcmh.model import RDCMH
 from baselines.rdcmh.triplets import TripletSampler, triplet_batches
-from sdch_tf import experiment
+from sdch_tf.run import experiment
 
 LR = 1e-3
 

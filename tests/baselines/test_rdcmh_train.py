@@ -10,7 +10,8 @@ from baselines.rdcmh import METHOD
 from baselines.rdcmh import config as rdcmh_config
 from baselines.rdcmh import trainer
 from baselines.rdcmh.similarity import cosine_similarity, semantic_similarity
-from sdch_tf import experiment, train
+from sdch_tf import train
+from sdch_tf.run import experiment
 from sdch_tf.data.split import make_split
 
 

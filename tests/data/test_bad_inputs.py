@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from sdch_tf import experiment, methods
-from sdch_tf.config import DataConfig
+from sdch_tf import registry
+from sdch_tf.run import experiment
+from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import ArrayImages, CrossModalData
 from sdch_tf.data.datasets import (
     DatasetFormatError,
@@ -19,7 +20,8 @@ from sdch_tf.data.datasets import (
     load_dataset,
     write_mirflickr,
 )
-from sdch_tf.data.mat import HDF5Images, write_mat_v5, write_mat_v73
+from sdch_tf.data.mat import write_mat_v5, write_mat_v73
+from sdch_tf.data.mat_images import HDF5Images
 from sdch_tf.data.split import SplitSizeError
 from sdch_tf.input_errors import InputError
 
@@ -371,7 +373,7 @@ def test_a_dataset_smaller_than_the_protocol(tmp_path):
     assert isinstance(info.value, InputError)
     assert message.startswith("nuswide: the split does not fit the dataset: num_query=2100 leaves no database "
                               "out of 11 samples.")
-    assert "Asked: 2100 queries (the DCMH protocol's for nuswide, REPRODUCTION.md §2) and 10500 training samples" \
+    assert "Asked: 2100 queries (the DCMH protocol's for nuswide, docs/reproduction.md §2) and 10500 training samples" \
            in message
     assert "at least 12600 samples; available: 11 samples; the files hold 12, of which 1 were dropped" in message
     assert "--num-query / --num-train" in message
@@ -405,7 +407,7 @@ def test_unknown_dataset_lists_the_valid_names():
 
 def test_unknown_method_lists_the_valid_names():
     with pytest.raises(InputError) as info:
-        methods.get_method("sdhc")
+        registry.get_method("sdhc")
     assert str(info.value) == "unknown method 'sdhc'; available: cmhn, dcmh, dspah, rdcmh, sdch"
     assert isinstance(info.value, ValueError)
 

@@ -19,11 +19,11 @@ from sdch_tf.data.mat import (
     list_variables,
     mat_version,
     read_array,
-    read_images,
     write_mat_v73,
 )
+from sdch_tf.data.mat_images import read_images
 from sdch_tf.input_errors import InputError
-from tests.data.test_bad_inputs import N, NUS, images, labels, load_error, texts, write_nuswide
+from tests.data.test_bad_inputs import N, images, labels, load_error, texts, write_nuswide
 
 README_HINT = "h5py writes arrays reversed, so write array.T (see README, Training on the real datasets)"
 

@@ -1,4 +1,4 @@
-"""Dataset readers for the DCMH-style files (REPRODUCTION.md §2), on tiny files fabricated here."""
+"""Dataset readers for the DCMH-style files (docs/reproduction.md §2), on tiny files fabricated here."""
 import numpy as np
 import pytest
 
@@ -11,7 +11,8 @@ from sdch_tf.data.datasets import (
     top_concepts,
     write_mirflickr,
 )
-from sdch_tf.data.mat import HDF5Images, mat_version, write_mat_v5, write_mat_v73
+from sdch_tf.data.mat import mat_version, write_mat_v5, write_mat_v73
+from sdch_tf.data.mat_images import HDF5Images
 
 # Hand-made labels (N = 6, C = 5). Column counts: 3, 1, 2, 1, 3.
 LABELS = np.array(

@@ -1,4 +1,4 @@
-"""MAT-file reading and writing, v5 and v7.3 (REPRODUCTION.md §2), on tiny files written here."""
+"""MAT-file reading and writing, v5 and v7.3 (docs/reproduction.md §2), on tiny files written here."""
 import h5py
 import numpy as np
 import pytest
@@ -6,16 +6,14 @@ import scipy.io
 
 from sdch_tf.data.dataset import ArrayImages
 from sdch_tf.data.mat import (
-    HDF5Images,
     MatFileError,
-    image_layout,
     list_variables,
     mat_version,
     read_array,
-    read_images,
     write_mat_v5,
     write_mat_v73,
 )
+from sdch_tf.data.mat_images import HDF5Images, image_layout, read_images
 
 
 def asymmetric_images(n=4, height=8, width=6):

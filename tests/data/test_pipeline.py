@@ -1,13 +1,14 @@
-"""The tf.data input pipeline (REPRODUCTION.md §1, last bullet) on fabricated images."""
+"""The tf.data input pipeline (docs/reproduction.md §1, last bullet) on fabricated images."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf.config import CAFFE_IMAGENET_MEAN_RGB, ImageNetConfig
+from sdch_tf.nets.alexnet import CAFFE_IMAGENET_MEAN_RGB, ImageNetConfig
 from sdch_tf.data.dataset import ArrayImages, CrossModalData
-from sdch_tf.data.mat import read_images, write_mat_v73
+from sdch_tf.data.mat import write_mat_v73
+from sdch_tf.data.mat_images import read_images
 from sdch_tf.data.pipeline import (
     ImagePreprocessing,
     image_batches,
@@ -278,7 +279,7 @@ def test_hdf5_images_through_the_pipeline(tmp_path):
 @pytest.mark.parametrize("pread", [True, False], ids=["pread", "h5py"])
 def test_parallel_pipeline_reads_of_hdf5_images_equal_in_memory_ones(tmp_path, pread):
     """Many small batches, so that tf.data's parallel maps call ``read`` from several threads at once."""
-    from sdch_tf.data.mat import HDF5Images
+    from sdch_tf.data.mat_images import HDF5Images
 
     n = 200
     images = np.random.default_rng(0).integers(0, 256, size=(n, 12, 12, 3), dtype=np.uint8)
@@ -311,6 +312,6 @@ def test_package_exports_every_public_name_and_imports_tensorflow_lazily():
     for name in sdch_tf.data.__all__:
         assert getattr(sdch_tf.data, name) is not None
     assert sdch_tf.data.train_batches is train_batches
-    # sdch_tf.config imports the package: that must not pull in TensorFlow.
-    code = "import sys, sdch_tf.config, sdch_tf.data; assert 'tensorflow' not in sys.modules"
+    # The configurations import the package: that must not pull in TensorFlow.
+    code = "import sys, sdch_tf.configs, sdch_tf.nets.configs, sdch_tf.data; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -1,4 +1,4 @@
-"""The protocol split (REPRODUCTION.md §2): sizes, disjointness, train ⊂ database prefix, seeding."""
+"""The protocol split (docs/reproduction.md §2): sizes, disjointness, train ⊂ database prefix, seeding."""
 import numpy as np
 import pytest
 

@@ -1,6 +1,6 @@
 """Result sets on disk for the tests of the figures' command lines: runs that every part can draw from.
 
-A run here has what a finished ``sdch_tf.experiment.run`` records and the figures read: the keys of
+A run here has what a finished ``sdch_tf.run.experiment.run`` records and the figures read: the keys of
 Tables 2–4, the curves of Figures 4–5 and (``retrievals=True``) the top-5 lists of Figure 3 on
 smoke-size synthetic data; sweep runs (Figure 6) live under ``sweeps/<param>/runs``.
 """
@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from sdch_tf.config import DataConfig, smoke_data
+from sdch_tf.configs import DataConfig, smoke_data
 from sdch_tf.data.synthetic import make_synthetic
 from tests.figures.test_curves import run as curve_run
 from tests.figures.test_retrievals import run as retrieval_run, smoke_synthetic
@@ -59,11 +59,11 @@ def write_result_set(root, runs=None, sweeps=True) -> list[str]:
 
 
 def fake_experiment(monkeypatch):
-    """``sdch_tf.experiment`` (which imports TensorFlow) replaced by one whose ``load_data`` rebuilds the
+    """``sdch_tf.run.experiment`` (which imports TensorFlow) replaced by one whose ``load_data`` rebuilds the
     smoke synthetic set, as Figure 3 needs the dataset's pictures and words."""
-    module = types.ModuleType("sdch_tf.experiment")
+    module = types.ModuleType("sdch_tf.run.experiment")
     module.load_data = smoke_synthetic
-    monkeypatch.setitem(sys.modules, "sdch_tf.experiment", module)
+    monkeypatch.setitem(sys.modules, "sdch_tf.run.experiment", module)
     return module
 
 

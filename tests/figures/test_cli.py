@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 
 import pytest
 
-from sdch_tf import results
+from sdch_tf.run import results
 from sdch_tf.figures import curves, draw, retrievals, sensitivity, tables
 from tests.figures.result_sets import fake_experiment, snapshot, write_result_set
 from tests.figures.test_corrupt_runs import truncated

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import pytest
 
-from sdch_tf import results
+from sdch_tf.run import results
 from sdch_tf.figures import collect, draw, sensitivity
 from sdch_tf.input_errors import InputError
 from tests.figures.result_sets import full_run, write_run

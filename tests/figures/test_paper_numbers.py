@@ -18,8 +18,7 @@ REPO = Path(__file__).parents[2]
 PAPER_DIR = REPO / "results" / "paper"
 # The paper texts are not redistributed with the code: they sit beside the checkout (../shared/papers).
 # Where they are absent the checks against the text skip; the loader tests below always run.
-PAPERS = next((p for p in (Path(os.environ.get("SDCH_PAPERS_DIR", REPO.parent / "shared" / "papers")),
-                            Path("/work/shared/papers")) if p.is_dir()), REPO.parent / "shared" / "papers")
+PAPERS = Path(os.environ.get("SDCH_PAPERS_DIR", REPO.parent / "shared" / "papers"))
 
 SDCH_DATASETS = {"NUS-WIDE": "nuswide", "MIR-FLICKR": "mirflickr", "IAPR-TC12": "iapr"}
 DSPAH_DATASETS = {"MIRFLICKR-25K": "mirflickr", "NUS-WIDE": "nuswide"}

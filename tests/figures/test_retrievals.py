@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from sdch_tf.config import DataConfig, SDCHConfig, smoke_data
+from sdch_tf.configs import DataConfig, smoke_data
+from sdch_tf.sdch.config import SDCHConfig
 from sdch_tf.data.dataset import ArrayImages, CrossModalData
 from sdch_tf.data.synthetic import SyntheticConfig, make_synthetic, make_world
 from sdch_tf.figures import retrievals as R

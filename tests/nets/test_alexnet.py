@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf.config import preset
+from sdch_tf.sdch.config import preset
 from sdch_tf.nets.alexnet import (
     BVLC_ALEXNET_SHAPES,
     PRETRAINED_LAYERS,

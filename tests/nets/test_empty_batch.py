@@ -25,9 +25,10 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from baselines.dspah.attention import SpatialAttention
 from baselines.dspah.config import preset as dspah_preset
-from baselines.dspah.image_net import build_image_net as build_resnet_net
-from sdch_tf.config import preset as sdch_preset
-from sdch_tf.nets import build_image_net, build_vggf
+from baselines.dspah.nets import build_image_net as build_resnet_net
+from sdch_tf.sdch.config import preset as sdch_preset
+from sdch_tf.nets.alexnet import build_image_net
+from sdch_tf.nets.vggf import build_vggf
 from baselines.dcmh.config import preset as dcmh_preset
 
 def attention(size):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sdch_tf.config import TextNetConfig, preset
+from sdch_tf.nets.text import TextNetConfig
+from sdch_tf.sdch.config import preset
 from sdch_tf.nets.text import build_text_net
 
 SMOKE = preset("smoke").text_net

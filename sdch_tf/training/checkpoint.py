@@ -7,7 +7,7 @@ optimiser variable (Adam moments and step counts), the number of finished epochs
 on besides the epoch — the method, code length, seed, configuration and split (see
 ``training.fit_resumable``). The data order and crops of epoch e are a pure function of the seed,
 the split and e (``pipeline.train_batches``, the baselines' batch plans), and the schedule phase
-a pure function of e (``callbacks.StagedSchedule``), so weights + optimiser state + epoch +
+a pure function of e (``sdch.schedule.StagedSchedule``), so weights + optimiser state + epoch +
 identity are the complete training state. A checkpoint is only restored into the run it names.
 
 It is written to a temporary file and renamed into place, so an interruption at any moment
@@ -46,7 +46,7 @@ def normalized(identity) -> dict:
 
 def save(path, model, epoch: int, identity: dict | None = None):
     """Checkpoint ``model``: an ``SDCH`` (its three optimiser attributes) or a model with an
-    ``optimizers_by_name`` dict (``sdch_tf.hashing_model.CrossModalHashingModel``), after
+    ``optimizers_by_name`` dict (``sdch_tf.training.hashing_model.CrossModalHashingModel``), after
     ``epoch`` finished epochs of the run ``identity`` (JSON data)."""
     arrays = {"epoch": np.asarray(epoch), IDENTITY_KEY: np.asarray(json.dumps(normalized(identity), sort_keys=True))}
     for i, v in enumerate(model.variables):

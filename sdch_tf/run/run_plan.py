@@ -12,8 +12,9 @@ import os
 import sys
 import time
 
-from sdch_tf import results
+from sdch_tf.run import results
 from sdch_tf.input_errors import TrainingDiverged
+from sdch_tf.registry import get_method
 
 # Seconds per run when no run of the same method, dataset and preset has been recorded yet
 # (measured on this project's 2-core CPU for the cpu and smoke presets; the paper preset needs
@@ -99,8 +100,7 @@ def execute(plan: list[PlannedRun], load_data, verbose: int = 1) -> list[dict]:
     ``load_data(config)`` gives the CrossModalData of a config (cached by the caller). On
     Ctrl-C the current run keeps its last epoch checkpoint and the message says how to continue.
     """
-    from sdch_tf import experiment
-    from sdch_tf.methods import get_method
+    from sdch_tf.run import experiment  # TensorFlow: imported when needed, so that --help stays fast
 
     done, diverged = [], []
     start = time.perf_counter()
@@ -137,3 +137,27 @@ class PlanDiverged(TrainingDiverged):
                          f"{labels}. The other runs are recorded; a rerun retries only the diverged ones from their "
                          "last checkpoint, so change their settings (--set, the preset) or leave them out")
         self.done, self.diverged = done, diverged
+
+
+class DataCache:
+    """Loads each distinct dataset configuration once (all methods share the split's data)."""
+
+    def __init__(self):
+        self._data = {}
+
+    def load(self, config):
+        from sdch_tf.run import experiment  # TensorFlow: imported when needed, so that --help stays fast
+
+        key = repr(config.data)
+        if key not in self._data:
+            self._data[key] = experiment.load_data(config.data)
+        return self._data[key]
+
+
+def check_inputs(plan, load) -> None:
+    """Loads the data of every planned run and checks its split sizes, so that bad data or sizes
+    stop the command (``InputError``) before anything is trained or any run directory is made."""
+    from sdch_tf.run import experiment  # TensorFlow: imported when needed, so that --help stays fast
+
+    for run in plan:
+        experiment.split_for(run.config.data, load(run.config), run.seed)

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from sdch_tf.atomic import atomic_write_json
+from sdch_tf.input_errors import InputError
 
 RESULT_FILE = "result.json"
 
@@ -61,8 +62,6 @@ def read_json(path: str):
     """The JSON document in ``path``, a run's file. A file that is not there raises FileNotFoundError
     (callers treat that as "not written yet"); one that cannot be read (a directory, no permission) or
     is not UTF-8 JSON (e.g. truncated) raises InputError naming it and what to do."""
-    from sdch_tf.input_errors import InputError
-
     hint = "delete that run directory or rerun it with --fresh"
     try:
         with open(path, encoding="utf-8") as f:

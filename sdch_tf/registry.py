@@ -14,7 +14,7 @@ scored like for like.
                                   trains in place; checkpoints into run_dir and resumes
     preprocessing(config) -> ImagePreprocessing
     distributable                 True if its train_step gathers the global batch under
-                                  tf.distribute (--distribute; sdch_tf.distribute)
+                                  tf.distribute (--distribute; sdch_tf.training.distribute)
     check(config, split)          optional: InputError for settings this split cannot train
     semi_supervised               True if the method uses unlabelled training items
                                   (split.labelled); otherwise, under --label-fraction < 1,
@@ -41,7 +41,7 @@ class Method:
     preprocessing: Callable[[Any], Any]
     semi_supervised: bool = False
     # True if train_step computes its loss on the global batch under tf.distribute
-    # (sdch_tf.distribute): only then does --distribute give the one-device gradients.
+    # (sdch_tf.training.distribute): only then does --distribute give the one-device gradients.
     distributable: bool = False
     # check(config, split): InputError for a configuration the method cannot train on this
     # split (e.g. RDCMH's bins per ranking list), before any run directory is made.
@@ -50,7 +50,7 @@ class Method:
 
 # name → module that defines METHOD.
 METHODS: dict[str, str] = {
-    "sdch": "sdch_tf.trainer",
+    "sdch": "sdch_tf.sdch",
     "dcmh": "baselines.dcmh",
     "cmhn": "baselines.cmhn",
     "dspah": "baselines.dspah",

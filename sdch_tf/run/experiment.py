@@ -1,6 +1,6 @@
 """One run, start to finish: split, build, score untrained, train, evaluate, write result.json.
 
-Shared by every method (see ``sdch_tf.methods``): the split, evaluator and result file are
+Shared by every method (see ``sdch_tf.registry``): the split, evaluator and result file are
 the same whatever trains the hasher.
 """
 from __future__ import annotations
@@ -14,15 +14,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import atomic, checkpoint, distribute, evaluation, results, training
+from sdch_tf import atomic, training
+from sdch_tf.retrieval import evaluation
+from sdch_tf.run import results
+from sdch_tf.training import checkpoint, distribute
 from sdch_tf.atomic import atomic_write_json
-from sdch_tf.config import DataConfig
+from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.datasets import DATASETS, load_dataset
 from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, make_split
 from sdch_tf.data.synthetic import make_synthetic
 from sdch_tf.input_errors import InputError
-from sdch_tf.methods import Method
+from sdch_tf.registry import Method
 
 UNTRAINED_FILE = "untrained.json"
 CODES_FILE = "codes.npz"
@@ -53,7 +56,7 @@ def load_data(cfg: DataConfig) -> CrossModalData:
 
 
 def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
-    """The protocol split (REPRODUCTION.md §2) with the config's size overrides.
+    """The protocol split (docs/reproduction.md §2) with the config's size overrides.
 
     Raises ``SplitSizeError`` when the sizes do not fit ``data``, naming the sizes asked (and
     where they come from) and the samples available; it is cheap, so callers check it before
@@ -64,7 +67,7 @@ def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
     try:
         return make_split(data.num_samples, num_query, num_train, seed, label_fraction=cfg.label_fraction)
     except SplitSizeError as e:
-        default = (f"the DCMH protocol's for {cfg.dataset}, REPRODUCTION.md §2" if cfg.dataset in PROTOCOL_SIZES
+        default = (f"the DCMH protocol's for {cfg.dataset}, docs/reproduction.md §2" if cfg.dataset in PROTOCOL_SIZES
                    else "the default for the synthetic set")
         origin = {True: "set by --num-query / --num-train or the preset", False: default}
         report = data.report

@@ -6,8 +6,8 @@ SDCH §3 (Fig. 2, Algorithm 1). Θ_f = the image and text pipelines up to img-fc
 The per-sample state of Algorithm 1 lives in two non-trainable buffers of shape
 (2·n_train, r), rows [0, n) for the training images and [n, 2n) for their texts:
 ``codes`` is B, and ``z_record`` holds the Z each sample had the last time it was in a batch,
-from which B is refreshed after every epoch (REPRODUCTION.md §1, as DCMH does with its F and
-G buffers). The staged schedule (``phase``) is set by ``callbacks.StagedSchedule``.
+from which B is refreshed after every epoch (docs/reproduction.md §1, as DCMH does with its F and
+G buffers). The staged schedule (``phase``) is set by ``sdch.schedule.StagedSchedule``.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import losses
-from sdch_tf.distribute import gather, num_replicas, store_rows
-from sdch_tf.hashing_model import encode_batches
-from sdch_tf.itq import itq
+from sdch_tf.sdch import losses
+from sdch_tf.training.distribute import gather, num_replicas, store_rows
+from sdch_tf.training.hashing_model import encode_batches
+from sdch_tf.training.itq import itq
 from sdch_tf.nets.scaling import rescale_output
 
 # Phases of the staged start (SDCH §4.2): epoch 1 trains Θ_f only (on L_f: B does not exist
@@ -62,7 +62,7 @@ class SDCH(keras.Model):
         self.bits = int(bits)
         self.num_train = int(num_train)
         self.gamma, self.beta1, self.beta2, self.beta3 = float(gamma), float(beta1), float(beta2), float(beta3)
-        # fc4 is linear (REPRODUCTION.md §1); SDCH §4.2 initialises it from a normal distribution.
+        # fc4 is linear (docs/reproduction.md §1); SDCH §4.2 initialises it from a normal distribution.
         # float32 under any precision policy: Z feeds the losses and, through sign, the codes.
         self.hash_layer = keras.layers.Dense(
             self.bits, kernel_initializer="glorot_normal", dtype="float32", name="fc4"
@@ -137,7 +137,7 @@ class SDCH(keras.Model):
 
         Under ``--distribute`` each replica computes its own rows and ``distribute.gather``
         assembles the whole batch, because SDCH's losses pair every sample of a batch with every
-        other (see ``sdch_tf.distribute``); on one device the gather is the identity.
+        other (see ``sdch_tf.training.distribute``); on one device the gather is the identity.
         """
         f_x = self.image_net(data["image"], training=training)
         f_y = self.text_net(data["text"], training=training)
@@ -148,7 +148,7 @@ class SDCH(keras.Model):
 
         Losses are computed in float32 on the global batch; what is differentiated is the loss
         divided by the number of replicas, since the optimisers sum the replicas' gradients
-        (``sdch_tf.distribute``). The logged values are the unscaled losses.
+        (``sdch_tf.training.distribute``). The logged values are the unscaled losses.
         """
         labels, index = gather(data["label"]), gather(data["index"])
         replicas = num_replicas()

@@ -1,7 +1,7 @@
 """Hamming-ranking retrieval metrics: mAP@R, precision–recall by radius, precision@top-R.
 
 The three criteria of SDCH §4.2 (Eq. 11–12; mAP@R with R = 500), with the semantics fixed
-in REPRODUCTION.md §3:
+in docs/reproduction.md §3:
 
 - Codes are {−1, +1} arrays of shape (n, r); the Hamming distance is (r − ⟨b_q, b_d⟩) / 2.
 - A database item is relevant to a query when the two share at least one label.
@@ -55,7 +55,7 @@ del _value, _positions
 
 
 def mean_average_precision(query_codes, db_codes, query_labels, db_labels, top_k: int | None = None) -> float:
-    """mAP@R of Hamming ranking (SDCH §4.2: R = 500; REPRODUCTION.md §3).
+    """mAP@R of Hamming ranking (SDCH §4.2: R = 500; docs/reproduction.md §3).
 
     The AP of a query is the mean, over the relevant items found in its top R, of
     (rank of the item among the relevant ones) / (its position in the ranking); a query
@@ -84,7 +84,7 @@ def mean_average_precision(query_codes, db_codes, query_labels, db_labels, top_k
 
 
 def precision_at_top(query_codes, db_codes, query_labels, db_labels, ks: Sequence[int]) -> np.ndarray:
-    """Precision@top-R curve (SDCH §4.2, REPRODUCTION.md §3).
+    """Precision@top-R curve (SDCH §4.2, docs/reproduction.md §3).
 
     For each R in ``ks``: the mean over queries of (relevant items in the top R) / R, in
     the ranking by ascending Hamming distance (r − ⟨b_q, b_d⟩)/2 with ties in database

@@ -6,7 +6,7 @@ output, per-training-sample buffers of those outputs (DCMH's F and G, CMHN's H_u
 every epoch (DCMH Algorithm 1 and its followers). What differs is the loss of each network
 step and the B update; a subclass writes ``train_step`` (calling pure loss functions) and
 ``update_codes``, and gets the buffers, per-group optimisers, checkpointable state, metric
-trackers and the encoder interface of ``sdch_tf.evaluation.Hasher`` from here.
+trackers and the encoder interface of ``sdch_tf.retrieval.evaluation.Hasher`` from here.
 
 Buffers (non-trainable weights, so that checkpoints hold them):
     image_outputs  (n, r)  F: image-net output of each training sample, last time it was seen.
@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf.distribute import num_replicas, store_rows
-from sdch_tf.itq import sign
+from sdch_tf.training.distribute import num_replicas, store_rows
+from sdch_tf.training.itq import sign
 
 # The phase name reported in epoch logs for methods without a staged schedule.
 JOINT = "joint"
@@ -31,7 +31,7 @@ JOINT = "joint"
 
 def encode_batches(fn: Callable, inputs, batch_size: int, bits: int) -> np.ndarray:
     """Codes sign(fn(x)) in {−1, +1} (int8, (n, bits)) for an array (n, ...) or a tf.data
-    dataset of batches; sign(0) = +1 (REPRODUCTION.md §1)."""
+    dataset of batches; sign(0) = +1 (docs/reproduction.md §1)."""
     if isinstance(inputs, tf.data.Dataset):
         batches = inputs
     else:
@@ -69,7 +69,7 @@ class CrossModalHashingModel(keras.Model):
         self.num_train = int(num_train)
         shape = (self.num_train, self.bits)
         # "only_first_replica": under tf.distribute every replica stores the same (global-batch)
-        # rows, so one copy of the update is applied to all (sdch_tf.distribute).
+        # rows, so one copy of the update is applied to all (sdch_tf.training.distribute).
         buffer = dict(shape=shape, trainable=False, aggregation="only_first_replica")
         self.image_outputs = self.add_weight(initializer="zeros", name="image_outputs", **buffer)
         self.text_outputs = self.add_weight(initializer="zeros", name="text_outputs", **buffer)
@@ -104,7 +104,7 @@ class CrossModalHashingModel(keras.Model):
         Under tf.distribute ``loss`` must be the global batch's loss (computed on
         ``distribute.gather``-ed outputs); its gradients are divided by the number of replicas
         here (the tape may be closed already, so the loss itself cannot be), since the optimiser
-        sums the replicas' gradients (``sdch_tf.distribute``).
+        sums the replicas' gradients (``sdch_tf.training.distribute``).
         """
         variables = self.variable_groups()[group]
         grads = loss_tape.gradient(loss, variables)

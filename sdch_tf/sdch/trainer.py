@@ -9,29 +9,17 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from sdch_tf import precision
-from sdch_tf.callbacks import CodeRefresh, StagedSchedule
-from sdch_tf.config import SDCHConfig, preset
+from sdch_tf.training import precision
+from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule
+from sdch_tf.sdch.config import SDCHConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
 from sdch_tf.data.split import Split
-from sdch_tf.methods import Method
-from sdch_tf.model import SDCH
-from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet, pretrained_variables
+from sdch_tf.sdch.model import SDCH
 from sdch_tf.nets.scaling import initialization_batch
-from sdch_tf.nets.text import build_text_net
-from sdch_tf.training import fit_resumable
-
-
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """The optimiser for one parameter group (the paper names none: REPRODUCTION.md §1)."""
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
-    if name == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam, sgd or momentum")
+from sdch_tf.sdch.nets import build_nets
+from sdch_tf.training.fit import fit_resumable
+from sdch_tf.training.optimizers import make_optimizer
 
 
 def preprocessing(config: SDCHConfig) -> ImagePreprocessing:
@@ -42,17 +30,12 @@ def build(config: SDCHConfig, data: CrossModalData, split: Split, bits: int, see
     """A compiled, built, untrained SDCH model; AlexNet weights loaded when ``config.weights``;
     the feature layers initialised on the first training samples when ``config.data_init``.
 
-    The layers take ``config.precision``'s dtype policy (``sdch_tf.precision``). Call under a
-    ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.distribute``).
+    The layers take ``config.precision``'s dtype policy (``sdch_tf.training.precision``). Call under a
+    ``tf.distribute`` strategy's scope to train on several devices (``sdch_tf.training.distribute``).
     """
     keras.utils.set_random_seed(seed)
     with precision.policy(config.precision):
-        image_net = build_image_net(config.image_net)
-        pretrained = []
-        if config.weights:
-            load_bvlc_alexnet(image_net, config.weights)
-            pretrained = pretrained_variables(image_net)
-        text_net = build_text_net(config.text_net, data.text_dim)
+        image_net, text_net, pretrained = build_nets(config, data.text_dim)
         model = SDCH(image_net, text_net, bits, len(split.train), config.gamma, config.beta1, config.beta2,
                      config.beta3, pretrained_variables=pretrained, name="sdch")
 
@@ -92,7 +75,3 @@ def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run
         verbose,
         steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
     )
-
-
-
-METHOD = Method("sdch", preset, build, fit, preprocessing, distributable=True)

@@ -4,25 +4,15 @@ Layout: the paper writes Z and B as r × n matrices whose columns are samples; h
 batch is row-major, ``z`` and ``b`` of shape (n, r) with one sample per row, so the paper's
 Zᵀ Z (n × n) is ``z @ z.T`` and its Z Zᵀ (r × r) is ``z.T @ z``.
 
-All losses are sums, as the equations are written (REPRODUCTION.md §1), not means.
+All losses are sums, as the equations are written (docs/reproduction.md §1), not means.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
+from sdch_tf.training.losses import label_similarity  # noqa: F401  (S^f, S^h of Eqs. 4, 7)
+
 HASH_TERMS = ("similarity", "quantization", "independence", "balance")
-
-
-def label_similarity(labels_a: tf.Tensor, labels_b: tf.Tensor) -> tf.Tensor:
-    """1 where two samples share at least one label, else 0 (SDCH §4.1).
-
-    Args:
-        labels_a: (n, C) 0/1. labels_b: (m, C) 0/1.
-    Returns:
-        float32 (n, m) in {0, 1}.
-    """
-    overlap = tf.matmul(tf.cast(labels_a, tf.float32), tf.cast(labels_b, tf.float32), transpose_b=True)
-    return tf.cast(overlap > 0, tf.float32)
 
 
 def feature_loss(f_x: tf.Tensor, f_y: tf.Tensor, s_f: tf.Tensor) -> tf.Tensor:

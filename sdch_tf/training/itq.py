@@ -13,7 +13,7 @@ import numpy as np
 
 
 def sign(x: np.ndarray) -> np.ndarray:
-    """Elementwise sign with sign(0) = +1 (REPRODUCTION.md §1), as int8 in {−1, +1}."""
+    """Elementwise sign with sign(0) = +1 (docs/reproduction.md §1), as int8 in {−1, +1}."""
     return np.where(np.asarray(x) >= 0, 1, -1).astype(np.int8)
 
 

@@ -1,9 +1,9 @@
-"""Keras callbacks that carry SDCH's schedule around ``fit()`` (SDCH §4.2, Algorithm 1).
+"""The bookkeeping callbacks every method's ``fit`` gets (``training.fit_resumable``).
 
-Order matters: ``StagedSchedule`` sets the phase before an epoch; at its end ``CodeRefresh``
-updates B, ``StopOnDivergence`` checks the epoch's values, then ``EpochLog`` and ``Checkpoint``
-record the finished epoch (so a checkpoint always holds the B that the next epoch needs, and
-never a diverged epoch).
+Order matters: the method's own callbacks run first (a schedule sets the phase before an
+epoch; at its end the codes B are updated), then ``StopOnDivergence`` checks the epoch's
+values, then ``EpochLog`` and ``Checkpoint`` record the finished epoch (so a checkpoint always
+holds the B that the next epoch needs, and never a diverged epoch).
 """
 from __future__ import annotations
 
@@ -13,19 +13,9 @@ import time
 
 import keras
 
-from sdch_tf import checkpoint
+from sdch_tf.training import checkpoint
 from sdch_tf.atomic import atomic_write_text
 from sdch_tf.input_errors import TrainingDiverged
-from sdch_tf.model import FEATURES, HASH, JOINT
-
-
-def phase_of_epoch(epoch: int, feature_epochs: int = 1, hash_epochs: int = 1) -> str:
-    """Phase of a 0-based epoch: Θ_f only, then Θ_h only, then everything (SDCH §4.2)."""
-    if epoch < feature_epochs:
-        return FEATURES
-    if epoch < feature_epochs + hash_epochs:
-        return HASH
-    return JOINT
 
 
 def non_finite(logs) -> list[str]:
@@ -85,51 +75,24 @@ def divergence_hint(model) -> str:
     return f"Lower the learning rates. {data}"
 
 
-class StagedSchedule(keras.callbacks.Callback):
-    """Sets ``model.phase`` for each epoch and retraces the train step when it changes.
+class EpochLearningRate(keras.callbacks.Callback):
+    """Sets every optimiser's learning rate to ``rate_of_epoch(e)`` before 0-based epoch e (the
+    per-epoch schedules of DCMH's and DSPAH's code); a function of the epoch alone, so a resumed
+    run continues the same schedule."""
 
-    The phase is a function of the epoch alone, so a run resumed after epoch e enters the phase
-    of epoch e + 1; the first epoch of every ``fit`` retraces, whatever phase the model was
-    built or last traced in (a train function traced by an earlier ``fit`` may belong to another).
-
-    Setting a group's learning rate to 0 (the paper's wording) is implemented by not
-    computing or applying that group's update at all, which is the same thing, cheaper.
-    """
-
-    def __init__(self, feature_epochs: int = 1, hash_epochs: int = 1):
+    def __init__(self, rate_of_epoch):
         super().__init__()
-        self.feature_epochs, self.hash_epochs = feature_epochs, hash_epochs
-        self._traced_phase = None
-
-    def on_train_begin(self, logs=None):
-        self._traced_phase = None
+        self.rate_of_epoch = rate_of_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
-        phase = phase_of_epoch(epoch, self.feature_epochs, self.hash_epochs)
-        if phase != self._traced_phase:
-            self.model.phase = phase
-            self.model.make_train_function(force=True)
-            self._traced_phase = phase
-
-
-class CodeRefresh(keras.callbacks.Callback):
-    """B after each epoch: ITQ on the recorded Z after the Θ_f-only epoch (SDCH §4.2), else
-    B = sign(Z) from the Z recorded during the epoch (Eq. 10)."""
-
-    def __init__(self, itq_iterations: int = 50, seed: int = 0):
-        super().__init__()
-        self.itq_iterations, self.seed = itq_iterations, seed
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.model.phase == FEATURES:
-            self.model.initialize_codes_itq(self.itq_iterations, self.seed)
-        else:
-            self.model.refresh_codes()
+        rate = float(self.rate_of_epoch(epoch))
+        for optimizer in self.model.optimizers_by_name.values():
+            optimizer.learning_rate.assign(rate)
 
 
 class UpdateCodes(keras.callbacks.Callback):
     """Calls ``model.update_codes(epoch)`` after every epoch: the B step of the alternating
-    baselines (``sdch_tf.hashing_model.CrossModalHashingModel``)."""
+    baselines (``sdch_tf.training.hashing_model.CrossModalHashingModel``)."""
 
     def on_epoch_end(self, epoch, logs=None):
         self.model.update_codes(epoch)

@@ -22,9 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import checkpoint
+from sdch_tf.training import checkpoint
 from sdch_tf.atomic import atomic_write_json, remove_stale_temporaries
-from sdch_tf.callbacks import Checkpoint, EpochLog, StopOnDivergence, TrainingDiverged
+from sdch_tf.training.callbacks import Checkpoint, EpochLog, StopOnDivergence, TrainingDiverged
 
 CHECKPOINT_FILE = "checkpoint.npz"
 EPOCH_LOG_FILE = "epochs.jsonl"

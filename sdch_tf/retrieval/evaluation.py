@@ -1,9 +1,9 @@
 """The evaluator every method goes through: encode the query and database sets, then score.
 
-Protocol (REPRODUCTION.md §3, SDCH §4.2): I→T ranks the database *texts* for each query
+Protocol (docs/reproduction.md §3, SDCH §4.2): I→T ranks the database *texts* for each query
 *image*, T→I the database images for each query text; relevance = at least one shared label;
 mAP@500, precision–recall by Hamming radius and precision@top-R, all from
-``sdch_tf.metrics``. The same function scores SDCH and every baseline, so that every table
+``sdch_tf.retrieval.metrics``. The same function scores SDCH and every baseline, so that every table
 cell is computed identically.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 import keras
 import numpy as np
 
-from sdch_tf import metrics
+from sdch_tf.retrieval import metrics
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, text_batches
 from sdch_tf.data.split import Split

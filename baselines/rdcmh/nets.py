@@ -1,0 +1,36 @@
+"""RDCMH's two networks (RDCMH §Architecture): CNN-F up to fc7 with a new fc8 → c for images,
+a two-layer MLP for texts."""
+from __future__ import annotations
+
+import keras
+
+from sdch_tf.nets.alexnet import linear_initializer, relu_initializer
+
+
+def build_image_net(backbone: keras.Model, bits: int, fc7_units: int, dropout: float,
+                    name: str = "image_net") -> keras.Model:
+    """CNN-F's first six layers (``backbone`` up to fc6 and its dropout) + fc7 (ReLU) + fc8 (c).
+
+    Args:
+        backbone: a model from ``sdch_tf.nets.vggf.build_vggf``; its layers are shared, not copied.
+        bits: c, the outputs of the eighth layer. fc7_units: width of the seventh (new) layer.
+
+    Returns:
+        Model float32 (N, S, S, 3) preprocessed images → float32 (N, c), F.
+    """
+    x = backbone.get_layer("drop6").output
+    x = keras.layers.Dense(fc7_units, activation="relu", kernel_initializer=relu_initializer(), name="img_fc7")(x)
+    x = keras.layers.Dropout(dropout, name="img_drop7")(x)
+    outputs = keras.layers.Dense(bits, kernel_initializer=linear_initializer(), dtype="float32", name="img_fc8")(x)
+    return keras.Model(backbone.input, outputs, name=name)
+
+
+def build_text_net(input_dim: int, hidden_units: int, bits: int, dropout: float, name: str = "text_net") -> keras.Model:
+    """BoW (N, d) → full1 (hidden_units, ReLU, dropout) → full2 (N, c), identity: G."""
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise ValueError(f"input_dim must be a positive int (the bag-of-words size), got {input_dim!r}")
+    inputs = keras.Input(shape=(input_dim,), dtype="float32", name="text")
+    x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=relu_initializer(), name="full1")(inputs)
+    x = keras.layers.Dropout(dropout, name="drop1")(x)
+    outputs = keras.layers.Dense(bits, kernel_initializer=linear_initializer(), dtype="float32", name="full2")(x)
+    return keras.Model(inputs, outputs, name=name)

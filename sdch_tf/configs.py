@@ -1,0 +1,108 @@
+"""What every method's configuration shares: the data and split (``DataConfig``), the preset
+names, and the helpers the presets are built from.
+
+``paper`` is the paper's configuration; ``cpu`` scales it down for a CPU; ``smoke`` runs in
+seconds. Every method's ``preset(name)`` gives one of these (``pick_preset``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from sdch_tf.data.synthetic import SyntheticConfig
+from sdch_tf import registry
+from sdch_tf.config_checks import check_config
+from sdch_tf.input_errors import InputError
+
+PRESET_NAMES = ("paper", "cpu", "smoke")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset and which protocol split (docs/reproduction.md §2)."""
+
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    num_query: int | None = None          # None: the dataset's protocol size (split.PROTOCOL_SIZES)
+    num_train: int | None = None
+    num_labels: int | None = None         # IAPR TC-12: keep the C most frequent concepts (22, SDCH §4.1)
+    # RDCMH §4.1 / Table 2: labels kept on this fraction of the training items (0.3 there).
+    label_fraction: float = 1.0
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+
+def cpu_data(data: DataConfig) -> DataConfig:
+    """Every method's ``cpu`` split: 500 queries, 2,000 training pairs (the synthetic set's 6,000)."""
+    return dataclasses.replace(data, num_query=500, num_train=2000)
+
+
+def smoke_data(data: DataConfig) -> DataConfig:
+    """Every method's ``smoke`` data: 240 small synthetic pairs, 40 queries, 96 training pairs."""
+    return dataclasses.replace(
+        data, num_query=40, num_train=96,
+        synthetic=dataclasses.replace(data.synthetic, num_samples=240, image_size=48, vocab_size=200),
+    )
+
+
+# The scaled five-convolution image net (AlexNet or CNN-F) of every method's cpu and smoke presets:
+# cpu: 83×83 crops of 94×94 (conv1 19×19 → pool5 1×1; 67 is the smallest input of this depth,
+# 83 is ~1.5× cheaper per step than 99, 94 keeps the paper's crop ratio 227/256), narrow widths;
+# smoke: the smallest input and widths that run every layer in seconds.
+SCALED_CONV_NET = {
+    "cpu": {"input_size": 83, "resize": 94, "conv_filters": (32, 64, 96, 96, 64), "fc_units": (512, 512)},
+    "smoke": {"input_size": 67, "resize": 72, "conv_filters": (8, 16, 16, 16, 16), "fc_units": (64, 64)},
+}
+
+
+def scaled_conv_net(net_config, preset: str, **fields):
+    """``net_config`` (an AlexNet or CNN-F config) at the ``preset``'s scale, with ``fields`` too."""
+    return dataclasses.replace(net_config, **SCALED_CONV_NET[preset], **fields)
+
+
+def preset_function(paper, cpu, smoke):
+    """A method's ``preset(name)`` from its three preset builders."""
+    presets = {"paper": paper, "cpu": cpu, "smoke": smoke}
+
+    def preset(name: str):
+        """The named preset's configuration (paper, cpu or smoke)."""
+        return pick_preset(presets, name)
+
+    return preset
+
+
+def pick_preset(presets: dict, name: str):
+    """``presets[name]()``, with an error listing the choices (every method's ``preset``)."""
+    try:
+        return presets[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}") from None
+
+
+# The command-line option of a config field, for messages (default: --field-name).
+_FLAGS = {"jit_compile": "--jit"}
+
+
+def build_config(method: str, preset: str, data: dict | None = None, **fields):
+    """The ``preset`` config of ``method`` with ``data`` (DataConfig fields) and top-level
+    ``fields`` overridden — ``None`` means "the preset's" — and range-checked
+    (``config_checks.check_config``): one code path for every command line.
+
+    ``InputError`` when a field is not in the method's config (``--optimizer`` for a method
+    without one) or a value is out of range.
+    """
+    config = registry.get_method(method).preset(preset)
+    names = {f.name for f in dataclasses.fields(config)}
+    overrides, flags = {}, {}
+    data_fields = {k: v for k, v in (data or {}).items() if v is not None}
+    if data_fields:
+        overrides["data"] = dataclasses.replace(config.data, **data_fields)
+    for name, value in fields.items():
+        if value is None:
+            continue
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        if name not in names:
+            raise InputError(f"{flag} does not apply to --method {method} (its config has no {name!r})")
+        overrides[name], flags[name] = value, flag
+    config = dataclasses.replace(config, **overrides)
+    check_config(config, flags)
+    return config
