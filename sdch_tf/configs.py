@@ -44,6 +44,23 @@ def smoke_data(data: DataConfig) -> DataConfig:
     )
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """The fields every method's configuration has; the run layer and the command lines use them.
+    A method's config subclasses it and redeclares the defaults that are its own."""
+
+    method: str = ""                      # the registry name (registry.METHODS)
+    preset: str = "paper"                 # paper, cpu or smoke (PRESET_NAMES)
+    bits: tuple[int, ...] = (16, 32, 64)  # SDCH Tables 2–3: the code lengths of the tables' columns
+    epochs: int = 1                       # every method sets its own
+    batch_size: int = 64                  # every method sets its own
+    top_k: int = 500                      # SDCH §4.2: mAP@R with R = 500, for every method (docs/reproduction.md §3)
+    eval_batch_size: int = 256            # encoding batch size: no effect on the codes
+    weights: str | None = None            # the pretrained image-net file; None: random initialisation
+    jit_compile: bool = False             # XLA-compile the train step (--jit)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
 # The scaled five-convolution image net (AlexNet or CNN-F) of every method's cpu and smoke presets:
 # cpu: 83×83 crops of 94×94 (conv1 19×19 → pool5 1×1; 67 is the smallest input of this depth,
 # 83 is ~1.5× cheaper per step than 99, 94 keeps the paper's crop ratio 227/256), narrow widths;

@@ -10,20 +10,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
 
 @dataclass(frozen=True)
-class CMHNConfig:
+class CMHNConfig(RunConfig):
     """Everything that determines a CMHN run, except the seed."""
 
     method: str = "cmhn"
-    preset: str = "paper"
     # CMHN Tables 1–2 report 16/32/64/128 bits; the shared protocol compares at SDCH's 16/32/64
     # (add 128 with --bits).
-    bits: tuple[int, ...] = (16, 32, 64)
     lambda1: float = 0.2                  # CMHN §3 (by cross-validation at K = 16), Eq. 5
     alpha: float = 0.001                  # CMHN §3, Eq. 4 and 8
     # Eq. 3 weighs ‖m_j‖² + Σξ; LibSVM minimises ½‖w‖² + CΣξ, i.e. C = ½ (the paper names no C).
@@ -50,12 +48,8 @@ class CMHNConfig:
     # the training set to be the whole database (--num-train = database size). CMHN(o), the
     # network codes for the database, is what result.json always holds.
     score_unified_codes: bool = False
-    top_k: int = 500                      # mAP@500, the shared protocol (docs/reproduction.md §3)
-    eval_batch_size: int = 256
     weights: str | None = None            # imagenet-vgg-f.mat; CMHN §3 starts from the pretrained VGG-F
-    jit_compile: bool = False
     image_net: VGGFConfig = field(default_factory=VGGFConfig)  # CMHN §3: VGG-F [27] up to FC7
-    data: DataConfig = field(default_factory=DataConfig)
 
 
 def _paper() -> CMHNConfig:

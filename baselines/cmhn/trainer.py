@@ -18,11 +18,11 @@ from baselines.cmhn.nets import build_image_net, build_text_net
 from baselines.cmhn.unified import UNIFIED_FILE, check_unified_split, score_unified
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
-from sdch_tf.training.fit import fit_resumable
+from sdch_tf.training.fit import fit_on_pairs
 
 
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
@@ -91,16 +91,8 @@ def fit(model: CMHN, config: CMHNConfig, data: CrossModalData, split: Split, run
     With ``config.score_unified_codes`` also writes ``unified.json`` in ``run_dir``: CMHN's main
     table row, the database represented by the unified codes B (unified.py).
     """
-    records = fit_resumable(
-        model,
-        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                                    start_epoch=start, stop_epoch=config.epochs),
-        config.epochs,
-        [CodeSteps()],
-        run_dir,
-        verbose,
-        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
-    )
+    records = fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose,
+                           [CodeSteps()])
     if config.score_unified_codes:
         scores = score_unified(model, data, split, preprocessing(config), config.top_k, config.eval_batch_size)
         atomic_write_json(f"{run_dir}/{UNIFIED_FILE}", scores)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
@@ -18,12 +18,10 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 @dataclass(frozen=True)
-class DCMHConfig:
+class DCMHConfig(RunConfig):
     """Everything that determines a DCMH run, except the seed."""
 
     method: str = "dcmh"
-    preset: str = "paper"
-    bits: tuple[int, ...] = (16, 32, 64)  # DCMH §4 (Tables 1–2): 16, 32, 64 bits
     gamma: float = 1.0                    # DCMH Eq. 2 (γ, quantisation); code DCMH_demo.m param.gamma = 1
     eta: float = 1.0                      # DCMH Eq. 2 (η, bit balance); code DCMH_demo.m param.eta = 1
     batch_size: int = 128                 # DCMH §3.3 / code DCMH_demo.m param.batch_size = 128
@@ -41,14 +39,10 @@ class DCMHConfig:
     # Rescale the last layers on training data when the image net is not pretrained (a
     # departure, see NOTES.md); 0 keeps the code's 0.01·randn scale.
     output_std: float = 0.0
-    top_k: int = 500                      # SDCH §4.2 protocol: mAP@500 (shared by every method)
-    eval_batch_size: int = 256
     weights: str | None = None            # imagenet-vgg-f.mat; None: random init (the code loads it)
-    jit_compile: bool = False
     # code net_structure_img.m keeps layers 1–19 of imagenet-vgg-f.mat (a deploy net: no dropout)
     # and sets layer 20 to the r-bit fc8.
     image_net: VGGFConfig = field(default_factory=lambda: VGGFConfig(dropout=0.0))
-    data: DataConfig = field(default_factory=DataConfig)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:

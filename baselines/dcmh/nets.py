@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from sdch_tf.nets.text import bag_of_words_mlp
 from sdch_tf.nets.vggf import VGGFConfig, build_vggf
 
 
@@ -33,20 +34,8 @@ def build_text_net(text_dim: int, hidden: int, bits: int, init_std: float, text_
     Args:
         text_mean: (text_dim,) subtracted from every input (the code's normZeroMean), or None.
     """
-    if isinstance(text_dim, bool) or not isinstance(text_dim, int) or text_dim < 1:
-        raise ValueError(f"text_dim must be a positive int (the bag-of-words size), got {text_dim!r}")
-    if hidden < 1:
-        raise ValueError(f"the text net's hidden width must be positive, got {hidden}")
-    inputs = keras.Input(shape=(text_dim,), dtype="float32", name="text")
-    x = inputs
-    if text_mean is not None:
-        text_mean = np.asarray(text_mean, np.float32).reshape(-1)
-        if text_mean.shape != (text_dim,):
-            raise ValueError(f"text_mean must have shape ({text_dim},), got {text_mean.shape}")
-        # Fixed (non-trainable) centring: (x − mean) / sqrt(1).
-        x = keras.layers.Normalization(mean=text_mean, variance=np.ones_like(text_mean), name="zero_mean")(x)
-    x = keras.layers.Dense(hidden, activation="relu", kernel_initializer=_new_layer_init(init_std),
-                           bias_initializer=_new_layer_init(init_std), name="fc1")(x)
-    outputs = keras.layers.Dense(bits, kernel_initializer=_new_layer_init(init_std),
-                                 bias_initializer=_new_layer_init(init_std), dtype="float32", name="fc3")(x)
-    return keras.Model(inputs, outputs, name=name)
+    def init():
+        return _new_layer_init(init_std)
+
+    return bag_of_words_mlp(text_dim, (hidden,), bits, ("fc1", "fc3"), hidden_initializer=init, output_initializer=init,
+                            bias_initializer=init, text_mean=text_mean, name=name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import DataConfig, cpu_data, preset_function, smoke_data
+from sdch_tf.configs import RunConfig, cpu_data, preset_function, smoke_data
 from sdch_tf.nets.resnet import RESNET18_BLOCKS, RESNET_WIDTHS, ResNetConfig
 
 from baselines.dspah.attention import CBAM_REDUCTION, CBAM_SPATIAL_KERNEL
@@ -37,12 +37,10 @@ class TextNetConfig:
 
 
 @dataclass(frozen=True)
-class DSPAHConfig:
+class DSPAHConfig(RunConfig):
     """Everything that determines a DSPAH run, except the seed."""
 
     method: str = "dspah"
-    preset: str = "paper"
-    bits: tuple[int, ...] = (16, 32, 64)   # DSPAH Table I
     # DSPAH gives no iteration count (Algorithm 1: "set iteration number iter"); its SGD,
     # rate 10^-1.5 and batch 128 (§IV.B) are those of the DCMH PyTorch code, whose max_epoch is 500.
     epochs: int = 500
@@ -65,14 +63,10 @@ class DSPAHConfig:
     # loss sits at Eq. 5's stationary point f = g = 0 (cpu, 16 bits, 8 epochs: per-pair loss
     # 41.7 throughout, mAP 0.418/0.445); with it the cpu preset learns (0.689/0.676 in 25 epochs).
     output_init_std: float | None = 1.0
-    top_k: int = 500                       # DSPAH §IV.C: MAP; mAP@500 as every method here (docs/reproduction.md §3)
-    eval_batch_size: int = 256
     weights: str | None = None             # torchvision ResNet-34 state dict as .npz (DSPAH §IV.B: ImageNet init)
-    jit_compile: bool = False
     image_net: ResNetConfig = field(default_factory=ResNetConfig)      # DSPAH §IV.B: ResNet-34
     text_net: TextNetConfig = field(default_factory=TextNetConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
-    data: DataConfig = field(default_factory=DataConfig)
 
 
 def _paper() -> DSPAHConfig:

@@ -16,11 +16,11 @@ from baselines.dspah.nets import build_image_net, build_text_net
 from baselines.dspah.model import DSPAH
 from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.training.optimizers import make_optimizer
-from sdch_tf.training.fit import fit_resumable
+from sdch_tf.training.fit import fit_on_pairs
 
 
 def linear_rate(epoch: int, start: float, end: float, epochs: int) -> float:
@@ -77,13 +77,4 @@ def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, r
         scale = learning_rate(config, model.bits) / config.learning_rate
         start, end = config.learning_rate * scale, config.final_learning_rate * scale
         callbacks.insert(0, EpochLearningRate(lambda epoch: linear_rate(epoch, start, end, config.epochs)))
-    return fit_resumable(
-        model,
-        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                                    start_epoch=start, stop_epoch=config.epochs),
-        config.epochs,
-        callbacks,
-        run_dir,
-        verbose,
-        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
-    )
+    return fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose, callbacks)

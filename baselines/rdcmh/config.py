@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.vggf import VGGFConfig
 
 
@@ -23,12 +23,10 @@ class TextNetConfig:
 
 
 @dataclass(frozen=True)
-class RDCMHConfig:
+class RDCMHConfig(RunConfig):
     """Everything that determines an RDCMH run, except the seed."""
 
     method: str = "rdcmh"
-    preset: str = "paper"
-    bits: tuple[int, ...] = (16, 32, 64)  # the code lengths of the shared protocol (SDCH Tables 2–3)
     lam: float = 1.0                      # RDCMH §Experiment: λ of Eq. 4 set to 1 (best in Fig. 2)
     num_bins: int = 5                     # RDCMH §Experiment: ranking list divided into 5 bins
     # As a fraction of the code length c: [margin·c + δdH]_+. Eqs. 2–5 have none (0), and Eq. 4 is
@@ -61,15 +59,11 @@ class RDCMHConfig:
     # Not in the paper: scale the last image and text layers on the training data so both
     # modalities' outputs start centred with unit std per bit, the scale of B (NOTES.md).
     data_init: bool = True
-    top_k: int = 500                      # mAP@500, the shared protocol (SDCH §4.2)
-    eval_batch_size: int = 256
     weights: str | None = None            # imagenet-vgg-f.mat; None: random init (no pretrained CNN-F)
-    jit_compile: bool = False
     # RDCMH §Deep Feature Representation: "the first six layers are the same as those in CNN-F"
     # (conv1–conv5, fc6); fc_units[-1] is also the width of the new seventh layer (CNN-F's fc7 width).
     image_net: VGGFConfig = field(default_factory=VGGFConfig)
     text_net: TextNetConfig = field(default_factory=TextNetConfig)
-    data: DataConfig = field(default_factory=DataConfig)
 
 
 def _paper() -> RDCMHConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from sdch_tf.nets.alexnet import linear_initializer, relu_initializer
+from sdch_tf.nets.text import bag_of_words_mlp
 
 
 def build_image_net(backbone: keras.Model, bits: int, fc7_units: int, dropout: float,
@@ -27,10 +28,4 @@ def build_image_net(backbone: keras.Model, bits: int, fc7_units: int, dropout: f
 
 def build_text_net(input_dim: int, hidden_units: int, bits: int, dropout: float, name: str = "text_net") -> keras.Model:
     """BoW (N, d) → full1 (hidden_units, ReLU, dropout) → full2 (N, c), identity: G."""
-    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-        raise ValueError(f"input_dim must be a positive int (the bag-of-words size), got {input_dim!r}")
-    inputs = keras.Input(shape=(input_dim,), dtype="float32", name="text")
-    x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=relu_initializer(), name="full1")(inputs)
-    x = keras.layers.Dropout(dropout, name="drop1")(x)
-    outputs = keras.layers.Dense(bits, kernel_initializer=linear_initializer(), dtype="float32", name="full2")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return bag_of_words_mlp(input_dim, (hidden_units,), bits, ("full1", "full2"), dropout=dropout, name=name)

@@ -4,14 +4,15 @@ TensorFlow's oneDNN kernels mishandle an empty batch: Conv2D and DepthwiseConv2D
 *input* unchanged (a (0, 32, 32, 3) batch through a 3→8 channel convolution comes out
 (0, 32, 32, 3), and the next convolution fails with "input depth must be evenly divisible by
 filter depth: 3 vs 8"), and MaxPool's gradient aborts the process ("Check failed: dtype() ==
-expected_dtype"). Every other layer these networks use is right on an empty batch. TensorFlow turns oneDNN on by default only on CPUs
-with AVX512-VNNI, AVX512-BF16 or AMX (Intel Sapphire Rapids, AMD Zen 4, …), so the same code
-runs on one machine and fails on another (docs/cpu-independence.md has the measurements).
+expected_dtype"). Every other layer these networks use is right on an empty batch.
+TensorFlow turns oneDNN on by default only on CPUs with AVX512-VNNI, AVX512-BF16 or AMX (Intel
+Sapphire Rapids, AMD Zen 4, …), so the same code runs on one machine and fails on another
+(docs/cpu-independence.md has the measurements).
 
 An empty batch arises in this project in one place: under ``--distribute`` a global batch
 smaller than the number of replicas gives some replica an empty slice (a last partial batch of
-one pair over two devices). There, and only there, every convolution and max pooling is skipped on an empty
-slice and a correctly shaped empty tensor is returned instead (``skip_if_empty``). One-device
+one pair over two devices). There, and only there, every convolution and max pooling is
+skipped on an empty slice and a correctly shaped empty tensor is returned instead (``skip_if_empty``). One-device
 graphs are left exactly as they were, so recorded single-device runs keep their numerics.
 """
 from __future__ import annotations

@@ -10,17 +10,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import DataConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
 from sdch_tf.nets.configs import ImageNetConfig, TextNetConfig
 
 
 @dataclass(frozen=True)
-class SDCHConfig:
+class SDCHConfig(RunConfig):
     """Everything that determines an SDCH run, except the seed."""
 
     method: str = "sdch"
-    preset: str = "paper"
-    bits: tuple[int, ...] = (16, 32, 64)  # SDCH Tables 2–3
     gamma: float = 0.01                   # SDCH §4.2, Eq. 8
     beta1: float = 1.0                    # SDCH §4.2, Eq. 7 (quantisation)
     beta2: float = 1.0                    # SDCH §4.2, Eq. 7 (independence)
@@ -37,18 +35,14 @@ class SDCHConfig:
     # and 7 give gradients far too large for those rates without Adam's normalisation).
     optimizer: str = "adam"
     itq_iterations: int = 50              # Gong & Lazebnik (SDCH ref. [13]); SDCH §4.2 initialises B by ITQ
-    top_k: int = 500                      # SDCH §4.2: mAP@R with R = 500
-    eval_batch_size: int = 256
     weights: str | None = None            # path of bvlc_alexnet.npy; None: random init (SDCH §4.2 loads it)
     # SDCH §4.2 gives no scale for the new layers' normal init; scale img-fc3/txt-fc3 on the
     # training data so both modalities start alike (SDCH.initialize_feature_scale).
     data_init: bool = True
-    jit_compile: bool = False
     # float32 as the paper (SDCH §4.2); bf16 / fp16: Keras mixed precision (sdch_tf.training.precision).
     precision: str = "fp32"
     image_net: ImageNetConfig = field(default_factory=ImageNetConfig)
     text_net: TextNetConfig = field(default_factory=TextNetConfig)
-    data: DataConfig = field(default_factory=DataConfig)
 
 
 def _paper() -> SDCHConfig:

@@ -13,12 +13,12 @@ from sdch_tf.training import precision
 from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule
 from sdch_tf.sdch.config import SDCHConfig
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing
 from sdch_tf.data.split import Split
 from sdch_tf.sdch.model import SDCH
 from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.sdch.nets import build_nets
-from sdch_tf.training.fit import fit_resumable
+from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.optimizers import make_optimizer
 
 
@@ -65,13 +65,5 @@ def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run
 
     Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
     """
-    return fit_resumable(
-        model,
-        lambda start: train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                                    start_epoch=start, stop_epoch=config.epochs),
-        config.epochs,
-        [StagedSchedule(), CodeRefresh(config.itq_iterations, seed)],
-        run_dir,
-        verbose,
-        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
-    )
+    return fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose,
+                        [StagedSchedule(), CodeRefresh(config.itq_iterations, seed)])

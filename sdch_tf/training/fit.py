@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from sdch_tf.training import checkpoint
 from sdch_tf.atomic import atomic_write_json, remove_stale_temporaries
+from sdch_tf.data.pipeline import num_train_batches, train_batches
 from sdch_tf.training.callbacks import Checkpoint, EpochLog, StopOnDivergence, TrainingDiverged
 
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -119,3 +120,20 @@ def fit_resumable(model: keras.Model, batches: Callable[[int], tf.data.Dataset],
                     if saver.epoch is not None else "No epoch finished, so there is no checkpoint.")
             raise TrainingDiverged(f"{e} {kept}") from None
     return log.records
+
+
+def fit_on_pairs(model: keras.Model, config, data, split, prep, run_dir: str, seed: int, verbose: int,
+                 callbacks: list[keras.callbacks.Callback]) -> list[dict]:
+    """``fit_resumable`` on the shared pipeline's image–text training pairs
+    (``pipeline.train_batches``: batches of ``config.batch_size`` in the order of (seed, epoch),
+    ``config.epochs`` epochs), for the methods whose epoch is one pass over the pairs."""
+    return fit_resumable(
+        model,
+        lambda start: train_batches(data, split.train, config.batch_size, prep, seed, start_epoch=start,
+                                    stop_epoch=config.epochs),
+        config.epochs,
+        callbacks,
+        run_dir,
+        verbose,
+        steps_per_epoch=num_train_batches(len(split.train), config.batch_size),
+    )
