@@ -190,6 +190,25 @@ def test_checkpoint_restores_weights_codes_and_optimizer_state(tmp_path):
     assert int(fresh.hash_optimizer.iterations) == 4  # epoch 2 only: 24 samples / 6 per batch
 
 
+def test_a_checkpoint_with_the_old_optimizer_group_names_still_resumes(tmp_path):
+    # Before SDCH shared the two-network base its groups were saved as "<group>_optimizer/<i>".
+    model = make_model(pretrained=True)
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_data()).batch(6)
+    model.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[StagedSchedule(), CodeRefresh(itq_iterations=3)])
+    path, legacy = tmp_path / "ckpt.npz", tmp_path / "legacy.npz"
+    checkpoint.save(path, model, epoch=2)
+    with np.load(path) as saved:
+        renamed = {(f"{k.split('/')[0]}_optimizer/{k.split('/')[1]}" if k.split("/")[0] != "model" and "/" in k else k):
+                   saved[k] for k in saved.files}
+    assert "hash_optimizer/0" in renamed and "hash/0" not in renamed
+    np.savez(legacy, **renamed)
+    fresh = make_model(pretrained=True, seed=1)
+    assert checkpoint.restore(legacy, fresh) == 2
+    for a, b in zip(model.hash_optimizer.variables, fresh.hash_optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert int(fresh.hash_optimizer.iterations) == 4
+
+
 def test_checkpoint_from_another_configuration_is_refused(tmp_path):
     model = make_model(pretrained=True)
     path = tmp_path / "ckpt.npz"

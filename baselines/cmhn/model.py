@@ -161,8 +161,8 @@ class CMHN(CrossModalHashingModel):
     def network_outputs(self, image_batches, texts, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Real-valued outputs (inference mode) of the image net over a dataset of image batches
         and of the text net over an array of texts (n, d)."""
-        image = self._encoder("image", self.image_net)
-        text = self._encoder("text", self.text_net)
+        image = self._encoder("image")
+        text = self._encoder("text")
         image_outputs = np.concatenate([np.asarray(image(batch)) for batch in image_batches], axis=0)
         texts = np.asarray(texts, np.float32)
         text_outputs = np.concatenate(

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from sdch_tf.sdch import losses
 from sdch_tf.training.distribute import gather, num_replicas, store_rows
-from sdch_tf.training.hashing_model import encode_batches
+from sdch_tf.training.hashing_model import TwoNetworkModel
 from sdch_tf.training.itq import itq
 from sdch_tf.nets.scaling import rescale_output
 
@@ -33,7 +33,7 @@ _PHASE_LOGS = {
 }
 
 
-class SDCH(keras.Model):
+class SDCH(TwoNetworkModel):
     """SDCH for one code length.
 
     Args:
@@ -78,9 +78,7 @@ class SDCH(keras.Model):
             aggregation="only_first_replica",
         )
         self._pretrained_ids = {id(v) for v in pretrained_variables}
-        self.phase = JOINT
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _PHASE_LOGS[JOINT]}
-        self.feature_optimizer = self.pretrained_optimizer = self.hash_optimizer = None
+        self._init_training(_PHASE_LOGS[JOINT])
 
     # ----------------------------------------------------------------- variables
     @property
@@ -101,29 +99,34 @@ class SDCH(keras.Model):
     def _feature_net_variables(self):
         return self.image_net.trainable_variables + self.text_net.trainable_variables
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+    def variable_groups(self) -> dict[str, list]:
+        """Θ_f at the feature rate, Θ_h (fc4), and the pretrained image layers when there are
+        any (SDCH §4.2: three rates)."""
+        groups = {"feature": self.feature_variables, "hash": self.hash_variables}
+        if self._pretrained_ids:
+            groups["pretrained"] = self.pretrained_variables
+        return groups
 
     def compile(self, feature_optimizer, hash_optimizer, pretrained_optimizer=None, **kwargs):
         """Per-group optimisers (SDCH §4.2); Keras' own single optimiser is not used."""
-        super().compile(optimizer=None, **kwargs)
-        self.feature_optimizer = feature_optimizer
-        self.hash_optimizer = hash_optimizer
-        self.pretrained_optimizer = pretrained_optimizer
         if self.pretrained_variables and pretrained_optimizer is None:
             raise ValueError("the model has pretrained image layers: give them a pretrained_optimizer")
+        optimizers = {"feature": feature_optimizer, "hash": hash_optimizer}
+        if self._pretrained_ids:
+            optimizers["pretrained"] = pretrained_optimizer
+        super().compile(optimizers, **kwargs)
 
-    def build_optimizers(self):
-        """Create the optimiser slots now (checkpoint restore needs them before the first step).
+    @property
+    def feature_optimizer(self):
+        return self.optimizers_by_name.get("feature")
 
-        Idempotent: ``LossScaleOptimizer.build`` would add its variables again on a second call.
-        """
-        for optimizer, variables in ((self.hash_optimizer, self.hash_variables),
-                                     (self.feature_optimizer, self.feature_variables),
-                                     (self.pretrained_optimizer, self.pretrained_variables)):
-            if optimizer is not None and not optimizer.built:
-                optimizer.build(variables)
+    @property
+    def hash_optimizer(self):
+        return self.optimizers_by_name.get("hash")
+
+    @property
+    def pretrained_optimizer(self):
+        return self.optimizers_by_name.get("pretrained")
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=False):
@@ -253,18 +256,6 @@ class SDCH(keras.Model):
         return result
 
     # ---------------------------------------------------------------- encoding
-    def encode_image(self, images, batch_size=256):
-        """Codes in {−1, +1} (int8, (n, r)) for preprocessed images: an array (n, s, s, 3) or a
-        tf.data.Dataset of such batches (see ``sdch_tf.data.pipeline.image_batches``)."""
-        return self._encode(images, self.image_net, batch_size)
-
-    def encode_text(self, texts, batch_size=256):
-        """Codes in {−1, +1} (int8, (n, r)) for bag-of-words texts: an array (n, d) or a dataset."""
-        return self._encode(texts, self.text_net, batch_size)
-
-    def _encode(self, inputs, net, batch_size):
-        # Kept outside Keras' attribute tracking, which must never see the tf.functions.
-        cache = self.__dict__.setdefault("_encoder_fns", {})
-        if net.name not in cache:
-            cache[net.name] = tf.function(lambda x: self.hash_layer(net(x, training=False)), reduce_retracing=True)
-        return encode_batches(cache[net.name], inputs, batch_size, self.bits)
+    def encoding_output(self, modality, inputs):
+        """Z = fc4(f) of a batch; the code is sign(Z) (Eq. 10)."""
+        return self.hash_layer(super().encoding_output(modality, inputs))

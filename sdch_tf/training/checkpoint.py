@@ -32,11 +32,18 @@ class CheckpointMismatch(InputError):
 
 
 def optimizers_of(model) -> dict:
-    """{name: optimiser} of a model (SDCH's three attributes, or ``optimizers_by_name``)."""
-    if getattr(model, "optimizers_by_name", None):
-        return dict(model.optimizers_by_name)
-    names = ("feature_optimizer", "hash_optimizer", "pretrained_optimizer")
-    return {n: getattr(model, n) for n in names if getattr(model, n, None) is not None}
+    """{group name: optimiser} of a model (``hashing_model.TwoNetworkModel.optimizers_by_name``)."""
+    return dict(getattr(model, "optimizers_by_name", None) or {})
+
+
+# SDCH's optimiser groups as checkpoints written before its model shared the two-network base
+# named them; such checkpoints still resume.
+_LEGACY_GROUPS = {"feature_optimizer": "feature", "hash_optimizer": "hash", "pretrained_optimizer": "pretrained"}
+
+
+def _group_of(key: str) -> str:
+    group = key.split("/")[0]
+    return _LEGACY_GROUPS.get(group, group)
 
 
 def normalized(identity) -> dict:
@@ -154,7 +161,7 @@ def _restore(path, model) -> int:
     with _load(path) as ckpt:
         groups = {"model": list(model.variables)}
         groups.update({name: list(opt.variables) for name, opt in optimizers_of(model).items()})
-        saved_groups = {k.split("/")[0] for k in ckpt.files if "/" in k}
+        saved_groups = {_group_of(k) for k in ckpt.files if "/" in k}
         if saved_groups != set(groups):
             raise CheckpointMismatch(
                 f"checkpoint {path} holds {sorted(saved_groups)}, the model has {sorted(groups)}; "
@@ -162,7 +169,8 @@ def _restore(path, model) -> int:
             )
         pairs = []
         for name, variables in groups.items():
-            saved = sorted((k for k in ckpt.files if k.startswith(name + "/")), key=lambda k: int(k.split("/")[1]))
+            saved = sorted((k for k in ckpt.files if "/" in k and _group_of(k) == name),
+                           key=lambda k: int(k.split("/")[1]))
             if len(saved) != len(variables):
                 raise CheckpointMismatch(
                     f"checkpoint {path}: {len(saved)} {name} variables saved, the model has {len(variables)}; "

@@ -43,7 +43,92 @@ def encode_batches(fn: Callable, inputs, batch_size: int, bits: int) -> np.ndarr
     return np.concatenate(chunks, axis=0)
 
 
-class CrossModalHashingModel(keras.Model):
+class TwoNetworkModel(keras.Model):
+    """What every method's model shares: an image and a text network, parameter groups each
+    trained by its own optimiser, per-step metric trackers, and encoders to codes in {−1, +1}.
+
+    A subclass sets ``image_net``, ``text_net`` and ``bits``, creates its own state, then calls
+    ``_init_training(log_names)`` (trackers and optimiser slots; called last so that the
+    variables keep their order in checkpoints); it defines ``variable_groups``, ``train_step``
+    and, if its codes are not sign(net output), ``encoding_output``.
+    """
+
+    def _init_training(self, log_names: Iterable[str]):
+        self.phase = JOINT
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in log_names}
+        self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
+
+    # ----------------------------------------------------------- optimisation
+    def variable_groups(self) -> dict[str, list]:
+        """Parameter groups, each trained by its own optimiser. Default: one per network."""
+        return {"image": self.image_net.trainable_variables, "text": self.text_net.trainable_variables}
+
+    def compile(self, optimizers: dict[str, keras.optimizers.Optimizer], **kwargs):
+        """One optimiser per parameter group of ``variable_groups``; Keras' single optimiser is unused."""
+        super().compile(optimizer=None, **kwargs)
+        groups = self.variable_groups()
+        if set(optimizers) != set(groups):
+            raise ValueError(f"{self.name}: optimisers given for {sorted(optimizers)}, groups are {sorted(groups)}")
+        self.optimizers_by_name = dict(optimizers)
+
+    def build_optimizers(self):
+        """Create the optimiser slots now (checkpoint restore needs them before the first step;
+        under tf.distribute they must exist before the first distributed step). Idempotent
+        (``LossScaleOptimizer.build`` would add its variables again on a second call)."""
+        for name, variables in self.variable_groups().items():
+            if not self.optimizers_by_name[name].built:
+                self.optimizers_by_name[name].build(variables)
+
+    def apply_gradients(self, group: str, loss_tape: tf.GradientTape, loss) -> None:
+        """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser.
+
+        Under tf.distribute ``loss`` must be the global batch's loss (computed on
+        ``distribute.gather``-ed outputs); its gradients are divided by the number of replicas
+        here (the tape may be closed already, so the loss itself cannot be), since the optimiser
+        sums the replicas' gradients (``sdch_tf.training.distribute``).
+        """
+        variables = self.variable_groups()[group]
+        grads = loss_tape.gradient(loss, variables)
+        replicas = num_replicas()
+        if replicas > 1:
+            grads = [None if g is None else g / replicas for g in grads]
+        self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def report(self, values: dict) -> dict:
+        """Update the trackers with this step's values; the logs ``train_step`` returns."""
+        for name, tracker in self.trackers.items():
+            tracker.update_state(values[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # --------------------------------------------------------------- encoding
+    def encoding_output(self, modality: str, inputs):
+        """The real-valued code of a batch of ``modality`` ('image' or 'text'); its sign is the code.
+        Default: the network's output."""
+        net = self.image_net if modality == "image" else self.text_net
+        return net(inputs, training=False)
+
+    def encode_image(self, images, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) of preprocessed images: an array (n, s, s, 3) or a
+        tf.data.Dataset of such batches (``sdch_tf.data.pipeline.image_batches``)."""
+        return encode_batches(self._encoder("image"), images, batch_size, self.bits)
+
+    def encode_text(self, texts, batch_size=256):
+        """Codes in {−1, +1} (int8, (n, r)) of bag-of-words texts: an array (n, d) or a dataset."""
+        return encode_batches(self._encoder("text"), texts, batch_size, self.bits)
+
+    def _encoder(self, modality: str):
+        # Kept outside Keras' attribute tracking, which must never see the tf.functions.
+        cache = self.__dict__.setdefault("_encoder_fns", {})
+        if modality not in cache:
+            cache[modality] = tf.function(lambda x: self.encoding_output(modality, x), reduce_retracing=True)
+        return cache[modality]
+
+
+class CrossModalHashingModel(TwoNetworkModel):
     """Image net + text net, the F/G/B buffers, per-group optimisers and encoders.
 
     Args:
@@ -74,54 +159,7 @@ class CrossModalHashingModel(keras.Model):
         self.image_outputs = self.add_weight(initializer="zeros", name="image_outputs", **buffer)
         self.text_outputs = self.add_weight(initializer="zeros", name="text_outputs", **buffer)
         self.codes = self.add_weight(initializer="ones", name="codes", **buffer)
-        self.phase = JOINT
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in log_names}
-        self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
-
-    # ----------------------------------------------------------- optimisation
-    def variable_groups(self) -> dict[str, list]:
-        """Parameter groups, each trained by its own optimiser. Default: one per network."""
-        return {"image": self.image_net.trainable_variables, "text": self.text_net.trainable_variables}
-
-    def compile(self, optimizers: dict[str, keras.optimizers.Optimizer], **kwargs):
-        """One optimiser per parameter group of ``variable_groups``; Keras' single optimiser is unused."""
-        super().compile(optimizer=None, **kwargs)
-        groups = self.variable_groups()
-        if set(optimizers) != set(groups):
-            raise ValueError(f"{self.name}: optimisers given for {sorted(optimizers)}, groups are {sorted(groups)}")
-        self.optimizers_by_name = dict(optimizers)
-
-    def build_optimizers(self):
-        """Create the optimiser slots now (checkpoint restore needs them before the first step;
-        under tf.distribute they must exist before the first distributed step). Idempotent."""
-        for name, variables in self.variable_groups().items():
-            if not self.optimizers_by_name[name].built:
-                self.optimizers_by_name[name].build(variables)
-
-    def apply_gradients(self, group: str, loss_tape: tf.GradientTape, loss) -> None:
-        """Differentiate ``loss`` with respect to ``group``'s variables and apply its optimiser.
-
-        Under tf.distribute ``loss`` must be the global batch's loss (computed on
-        ``distribute.gather``-ed outputs); its gradients are divided by the number of replicas
-        here (the tape may be closed already, so the loss itself cannot be), since the optimiser
-        sums the replicas' gradients (``sdch_tf.training.distribute``).
-        """
-        variables = self.variable_groups()[group]
-        grads = loss_tape.gradient(loss, variables)
-        replicas = num_replicas()
-        if replicas > 1:
-            grads = [None if g is None else g / replicas for g in grads]
-        self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def report(self, values: dict) -> dict:
-        """Update the trackers with this step's values; the logs ``train_step`` returns."""
-        for name, tracker in self.trackers.items():
-            tracker.update_state(values[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        self._init_training(log_names)
 
     # ---------------------------------------------------------------- buffers
     @staticmethod
@@ -142,19 +180,3 @@ class CrossModalHashingModel(keras.Model):
         """{'image', 'text'} → {'image': (b, r), 'text': (b, r)} real-valued network outputs."""
         return {"image": self.image_net(inputs["image"], training=training),
                 "text": self.text_net(inputs["text"], training=training)}
-
-    # --------------------------------------------------------------- encoding
-    def encode_image(self, images, batch_size=256):
-        """Codes in {−1, +1} (int8, (n, r)) of preprocessed images: array (n, s, s, 3) or dataset."""
-        return encode_batches(self._encoder("image", self.image_net), images, batch_size, self.bits)
-
-    def encode_text(self, texts, batch_size=256):
-        """Codes in {−1, +1} (int8, (n, r)) of bag-of-words texts: array (n, d) or dataset."""
-        return encode_batches(self._encoder("text", self.text_net), texts, batch_size, self.bits)
-
-    def _encoder(self, name, net):
-        # Kept outside Keras' attribute tracking, which must never see the tf.functions.
-        cache = self.__dict__.setdefault("_encoder_fns", {})
-        if name not in cache:
-            cache[name] = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
-        return cache[name]
