@@ -15,7 +15,6 @@ so B stays the networks' own signs, which the network step then only reinforces.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -168,8 +167,3 @@ class CMHN(CrossModalHashingModel):
         text_outputs = np.concatenate(
             [np.asarray(text(texts[start:start + batch_size])) for start in range(0, len(texts), batch_size)], axis=0)
         return image_outputs, text_outputs
-
-
-def make_optimizer(learning_rate: float, momentum: float) -> keras.optimizers.Optimizer:
-    """SGD with momentum (CMHN §3). No Keras ``weight_decay``: the decay is in the loss (losses.py)."""
-    return keras.optimizers.SGD(learning_rate, momentum=momentum)

@@ -13,7 +13,7 @@ import dataclasses
 import keras
 
 from baselines.cmhn.config import CMHNConfig
-from baselines.cmhn.model import CMHN, make_optimizer
+from baselines.cmhn.model import CMHN
 from baselines.cmhn.nets import build_image_net, build_text_net
 from baselines.cmhn.unified import UNIFIED_FILE, check_unified_split, score_unified
 from sdch_tf.atomic import atomic_write_json
@@ -22,7 +22,9 @@ from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
+from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_on_pairs
+from sdch_tf.training.optimizers import make_optimizer
 
 
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
@@ -68,19 +70,20 @@ def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, see
     model = CMHN(image_net, text_net, bits, len(split.train), data.labels[split.train], config.lambda1,
                  config.alpha, config.svm_c, config.weight_decay, backbone_variables=pretrained_variables(backbone),
                  name="cmhn")
-    optimizers = {"backbone": make_optimizer(backbone_rate(config), config.momentum),
-                  "image": make_optimizer(config.lr_new, config.momentum),
-                  "text": make_optimizer(config.lr_new, config.momentum)}
+    optimizers = {"backbone": make_optimizer("momentum", backbone_rate(config), momentum=config.momentum),
+                  "image": make_optimizer("momentum", config.lr_new, momentum=config.momentum),
+                  "text": make_optimizer("momentum", config.lr_new, momentum=config.momentum)}
     model.compile(optimizers=optimizers, jit_compile=config.jit_compile)
     prep = preprocessing(config)
-    if config.output_std is not None:
-        rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), config.output_std)
-    outputs = model.network_outputs(image_batches(data, split.train, config.eval_batch_size, prep),
-                                    data.texts[split.train], config.eval_batch_size)
-    model.initialize_codes(*outputs, seed=seed)
-    # Optimiser slots now, under the caller's distribution scope (mirrored, not per-replica).
-    model.build_optimizers()
-    return model
+
+    def initialize():
+        if config.output_std is not None:
+            rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), config.output_std)
+        outputs = model.network_outputs(image_batches(data, split.train, config.eval_batch_size, prep),
+                                        data.texts[split.train], config.eval_batch_size)
+        model.initialize_codes(*outputs, seed=seed)
+
+    return finish_build(model, initialize=initialize)
 
 
 def fit(model: CMHN, config: CMHNConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

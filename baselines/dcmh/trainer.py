@@ -22,6 +22,8 @@ from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_b
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
+from sdch_tf.training.optimizers import make_optimizer
+from sdch_tf.training.hashing_model import example_batch, finish_build
 from sdch_tf.training.fit import fit_resumable
 
 
@@ -36,16 +38,6 @@ def preprocessing(config: DCMHConfig) -> ImagePreprocessing:
     mean = _file_mean(config.weights) if config.weights else config.image_net.mean_rgb
     return ImagePreprocessing(resize=config.image_net.resize, crop=config.image_net.input_size,
                               mean_rgb=tuple(mean), bgr=config.image_net.bgr)
-
-
-def make_optimizer(config: DCMHConfig, learning_rate: float) -> keras.optimizers.Optimizer:
-    """One network's optimiser; the code's update is plain gradient descent with weight decay
-    5e-4 applied as lr·wd·w (update_net.m), which Keras' ``weight_decay`` does for SGD."""
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, weight_decay=config.weight_decay)
-    if config.optimizer == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(learning_rate, weight_decay=config.weight_decay)
 
 
 def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> DCMH:
@@ -63,18 +55,19 @@ def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, see
     text_net = build_text_net(data.text_dim, config.text_hidden, bits, config.init_std, text_mean)
     model = DCMH(image_net, text_net, bits, np.asarray(data.labels[train], np.float32), config.gamma, config.eta,
                  normalizer=config.batch_size * len(train), name="dcmh")
-    model.compile(optimizers={"image": make_optimizer(config, config.lr_start),
-                              "text": make_optimizer(config, config.lr_start)},
+    # The code's update is plain gradient descent with weight decay 5e-4 applied as lr·wd·w
+    # (update_net.m), which Keras' weight_decay does for SGD.
+    model.compile(optimizers={name: make_optimizer(config.optimizer, config.lr_start, weight_decay=config.weight_decay)
+                              for name in ("image", "text")},
                   jit_compile=config.jit_compile)
-    size = config.image_net.input_size
-    model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
-    # Optimiser slots must exist before the first step: the steps run inside tf.cond branches, and
-    # under tf.distribute slots made lazily in a distributed step would be per-replica, not mirrored.
-    model.build_optimizers()
-    if config.output_std > 0:
-        batch = initialization_batch(data, train, preprocessing(config))
-        rescale_outputs(model.image_net, model.text_net, batch, config.output_std)
-    return model
+
+    def initialize():
+        if config.output_std > 0:
+            batch = initialization_batch(data, train, preprocessing(config))
+            rescale_outputs(model.image_net, model.text_net, batch, config.output_std)
+
+    # The slots must exist before the first step also because the steps run inside tf.cond branches.
+    return finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
 
 
 def text_pass(data: CrossModalData, split: Split, batch_size: int, image_size: int, seed: int,

@@ -7,7 +7,6 @@ every epoch, checkpointed and resumable (``sdch_tf.training.fit.fit_resumable``)
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from baselines.dspah.batch_norm import synchronize_batch_norm
@@ -21,6 +20,7 @@ from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.training.optimizers import make_optimizer
 from sdch_tf.training.fit import fit_on_pairs
+from sdch_tf.training.hashing_model import example_batch, finish_build
 
 
 def linear_rate(epoch: int, start: float, end: float, epochs: int) -> float:
@@ -56,17 +56,16 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
     model.compile(optimizers={name: make_optimizer(config.optimizer, learning_rate(config, bits))
                               for name in ("image", "text")},
                   jit_compile=config.jit_compile)
-    size = config.image_net.input_size
-    model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
-    if config.output_init_std is not None:
-        batch = initialization_batch(data, split.train, preprocessing(config))
-        model.initialize_output_scale(*batch, config.output_init_std)
-    model.initialize_buffers(seed)
-    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
-        synchronize_batch_norm(model)
-    # Optimiser slots now, under the caller's distribution scope (mirrored, not per-replica).
-    model.build_optimizers()
-    return model
+
+    def initialize():
+        if config.output_init_std is not None:
+            batch = initialization_batch(data, split.train, preprocessing(config))
+            model.initialize_output_scale(*batch, config.output_init_std)
+        model.initialize_buffers(seed)
+        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            synchronize_batch_norm(model)
+
+    return finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
 
 
 def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

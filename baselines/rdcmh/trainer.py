@@ -23,6 +23,7 @@ from sdch_tf.input_errors import InputError
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
 from sdch_tf.training.optimizers import make_optimizer
+from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_resumable
 
 # Target per-bit std of F and G after the data-dependent init: the scale of B ∈ {−1, +1}.
@@ -72,18 +73,18 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
         jit_compile=config.jit_compile,
     )
     prep = preprocessing(config)
-    if config.data_init:
-        rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), OUTPUT_STD)
-    features, image_outputs, text_outputs = _initial_outputs(backbone, model, data, split, prep,
-                                                             config.eval_batch_size)
-    model.initialize_codes(image_outputs, text_outputs)
-    # Kept out of Keras' attribute tracking: plain arrays, not model state (rebuilt by build).
-    model.__dict__["similarity"] = SemanticSimilarity.from_features(
-        features, data.texts[split.train], data.labels[split.train], split.labelled)
-    # Optimiser slots are made now, under the caller's distribution scope: created lazily inside
-    # the first distributed step they would be per-replica, not mirrored.
-    model.build_optimizers()
-    return model
+
+    def initialize():
+        if config.data_init:
+            rescale_outputs(image_net, text_net, initialization_batch(data, split.train, prep), OUTPUT_STD)
+        features, image_outputs, text_outputs = _initial_outputs(backbone, model, data, split, prep,
+                                                                 config.eval_batch_size)
+        model.initialize_codes(image_outputs, text_outputs)
+        # Kept out of Keras' attribute tracking: plain arrays, not model state (rebuilt by build).
+        model.__dict__["similarity"] = SemanticSimilarity.from_features(
+            features, data.texts[split.train], data.labels[split.train], split.labelled)
+
+    return finish_build(model, initialize=initialize)
 
 
 def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

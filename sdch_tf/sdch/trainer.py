@@ -7,7 +7,6 @@ from the run directory's checkpoint when one exists.
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from sdch_tf.training import precision
 from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule
@@ -18,6 +17,7 @@ from sdch_tf.data.split import Split
 from sdch_tf.sdch.model import SDCH
 from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.sdch.nets import build_nets
+from sdch_tf.training.hashing_model import example_batch, finish_build
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.optimizers import make_optimizer
 
@@ -49,14 +49,12 @@ def build(config: SDCHConfig, data: CrossModalData, split: Split, bits: int, see
         pretrained_optimizer=optimizer(config.lr_pretrained) if pretrained else None,
         jit_compile=config.jit_compile,
     )
-    size = config.image_net.input_size
-    model({"image": np.zeros((1, size, size, 3), np.float32), "text": np.zeros((1, data.text_dim), np.float32)})
-    if config.data_init:
-        model.initialize_feature_scale(*initialization_batch(data, split.train, preprocessing(config)))
-    # Optimiser slots are made now, under the caller's distribution scope: created lazily inside
-    # the first distributed step they would be per-replica, not mirrored.
-    model.build_optimizers()
-    return model
+
+    def initialize():
+        if config.data_init:
+            model.initialize_feature_scale(*initialization_batch(data, split.train, preprocessing(config)))
+
+    return finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
 
 
 def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

@@ -43,6 +43,25 @@ def encode_batches(fn: Callable, inputs, batch_size: int, bits: int) -> np.ndarr
     return np.concatenate(chunks, axis=0)
 
 
+def finish_build(model, example_inputs: dict | None = None, initialize=None):
+    """The end of every method's ``build``, after ``compile``: one forward pass on
+    ``example_inputs`` (``example_batch``; Keras creates the layers' variables), ``initialize()``
+    (the method's data-dependent initialisation), then the optimiser slots, made now under the
+    caller's distribution scope: made lazily inside the first distributed step they would be
+    per-replica, not mirrored (and a checkpoint restore needs them before the first step)."""
+    if example_inputs is not None:
+        model(example_inputs)
+    if initialize is not None:
+        initialize()
+    model.build_optimizers()
+    return model
+
+
+def example_batch(image_size: int, text_dim: int) -> dict:
+    """One all-zero image–text pair, for ``finish_build``'s forward pass."""
+    return {"image": np.zeros((1, image_size, image_size, 3), np.float32), "text": np.zeros((1, text_dim), np.float32)}
+
+
 class TwoNetworkModel(keras.Model):
     """What every method's model shares: an image and a text network, parameter groups each
     trained by its own optimiser, per-step metric trackers, and encoders to codes in {−1, +1}.

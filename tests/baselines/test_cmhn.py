@@ -12,7 +12,8 @@ import scipy.optimize
 from baselines.cmhn import losses
 from baselines.cmhn.codes import binary_code_step
 from baselines.cmhn.config import preset
-from baselines.cmhn.model import CMHN, make_optimizer
+from baselines.cmhn.model import CMHN
+from sdch_tf.training.optimizers import make_optimizer
 from baselines.cmhn.svm import fit_linear_svm, fit_projection
 from baselines.cmhn.unified import check_unified_split
 from sdch_tf.data.split import make_split
@@ -164,7 +165,7 @@ def tiny_model(lambda1=0.2, weight_decay=1e-4, seed=0):
     labels[:, 0] = np.arange(N) % 2  # both targets present in every class problem
     model = CMHN(image_net, text_net, BITS, N, labels, lambda1, 0.001, 0.5, weight_decay,
                  backbone_variables=[backbone.kernel, backbone.bias])
-    model.compile(optimizers={name: make_optimizer(0.1, 0.9) for name in ("backbone", "image", "text")})
+    model.compile(optimizers={name: make_optimizer("momentum", 0.1, momentum=0.9) for name in ("backbone", "image", "text")})
     rng = np.random.default_rng(seed + 1)
     images = rng.normal(size=(N, SIDE, SIDE, 3)).astype(np.float32)
     texts = rng.random((N, DIM)).astype(np.float32)
