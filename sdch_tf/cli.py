@@ -52,7 +52,7 @@ def quiet_tensorflow_import(verbose: bool = False) -> None:
     if "tensorflow" in sys.modules:
         return
     if verbose:
-        import keras  # noqa: F401
+        import keras  # noqa: F401  (here, not at the top: this function decides how TensorFlow starts)
         import tensorflow  # noqa: F401
         return
     sys.stderr.flush()

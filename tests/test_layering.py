@@ -160,3 +160,15 @@ def test_the_graph_is_the_real_one():
     assert "sdch_tf.registry" in GRAPH["sdch_tf.run.experiment"]
     assert "sdch_tf.sdch.model" in GRAPH["sdch_tf.sdch.trainer"]
     assert len(GRAPH) > 60 and os.path.exists(MODULES["sdch_tf.sdch"])
+
+
+def test_the_figures_and_the_configs_never_load_tensorflow():
+    # The figures print nothing of TensorFlow's start-up and cost no 5-second import (sdch_tf.cli).
+    import subprocess
+    import sys
+
+    code = ("import sys, sdch_tf.figures.draw, sdch_tf.data.loading, sdch_tf.configs, sdch_tf.nets.configs, "
+            "sdch_tf.run.sweeps, sdch_tf.train, sdch_tf.reproduce, sdch_tf.sweep; "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

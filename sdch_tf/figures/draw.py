@@ -13,7 +13,7 @@ import argparse
 import os
 
 from sdch_tf.cli import run_main
-from sdch_tf.figures import collect, staging
+from sdch_tf.figures import collect, curves, retrievals, sensitivity, staging, table_render, tables
 from sdch_tf.figures.style import FIGURE_FILES
 
 
@@ -26,8 +26,6 @@ def draw_all(results_dir: str, paper_dir: str = os.path.join("results", "paper")
 
     The files change as one set (``staging.write_set``): everything is rendered first, and if any
     part fails nothing under ``out_dir`` changes."""
-    from sdch_tf.figures import curves, retrievals, sensitivity, table_render, tables
-
     out_dir = out_dir or results_dir
     # Grouped once for the tables and the curves (Figure 3 picks its own runs: pick_runs).
     cells = collect.load_cells(results_dir, preset)

@@ -25,6 +25,7 @@ import sys
 import textwrap
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from sdch_tf.cli import run_main
 from sdch_tf.configs import DataConfig
@@ -324,8 +325,6 @@ def _labels_text(labels: tuple[str, ...], width: int = 24) -> str:
 
 def draw_panels(panels: list[Panel], images, title: str):
     """A matplotlib Figure (no pyplot) of ``panels``, 7 in wide; ``images`` is the dataset's ImageSource."""
-    from matplotlib.figure import Figure
-
     wanted = sorted({it.index for p in panels for it in [p.query] + [i for _, row in p.rows for i in row]
                      if it.modality == "image"})
     pictures = dict(zip(wanted, images.read(np.array(wanted, dtype=np.int64)))) if wanted else {}
@@ -403,7 +402,7 @@ def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None,
     for note in selection.notes:
         print(f"Figure 3: {note}", file=sys.stderr)
     if load is None:
-        from sdch_tf.run.experiment import load_data as load
+        from sdch_tf.data.loading import load_data as load  # the dataset: only when Figure 3 is drawn
     try:
         data = load(data_config(next(iter(selection.runs.values())), data_dir))
     except FileNotFoundError as e:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from sdch_tf.data.pipeline import image_batches
+
 
 def rescale_output(net: keras.Model, inputs, target_std: float, centre: bool = True) -> None:
     """Scale (and with ``centre`` shift) ``net``'s last layer, a Dense, so that on ``inputs``
@@ -44,8 +46,6 @@ INIT_SAMPLES = 256
 def initialization_batch(data, train_indices, prep) -> tuple[np.ndarray, np.ndarray]:
     """The first ``INIT_SAMPLES`` training pairs: preprocessed images (b, s, s, 3) and texts (b, d)
     float32, the batch every method's data-dependent initialisation is measured on."""
-    from sdch_tf.data.pipeline import image_batches  # the data package imports config, which imports nets
-
     first = np.asarray(train_indices)[:INIT_SAMPLES]
     images = next(iter(image_batches(data, first, len(first), prep)))
     return images, np.asarray(data.texts[first], np.float32)

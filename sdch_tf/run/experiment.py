@@ -21,10 +21,8 @@ from sdch_tf.training import checkpoint, distribute
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.datasets import DATASETS, load_dataset
+from sdch_tf.data.loading import load_data  # noqa: F401  (experiment.load_data: one run's data)
 from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, make_split
-from sdch_tf.data.synthetic import make_synthetic
-from sdch_tf.input_errors import InputError
 from sdch_tf.registry import Method
 
 UNTRAINED_FILE = "untrained.json"
@@ -35,25 +33,6 @@ LOCK_DIR = ".locks"
 # Split sizes for the embedded synthetic set (its default 6,000 samples), in the spirit of the
 # DCMH protocol's 2,000 / 10,000 of MIRFlickr's 20,015.
 SYNTHETIC_SIZES = (500, 2000)
-
-# SDCH §4.1 uses the 22 most frequent IAPR TC-12 concepts; releases with 255 labels are cut to them.
-DEFAULT_NUM_LABELS = {"iapr": 22}
-
-
-def load_data(cfg: DataConfig) -> CrossModalData:
-    """The dataset a DataConfig names; real datasets are read from local files only.
-
-    Raises ``InputError`` (or its subclasses ``DatasetNotFoundError``, ``DatasetFormatError``)
-    for an unknown name, missing or malformed files, with a message naming what is wrong.
-    """
-    if cfg.dataset == "synthetic":
-        return make_synthetic(cfg.synthetic)
-    if cfg.dataset not in DATASETS:
-        raise InputError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(['synthetic', *DATASETS])} "
-                         "(synthetic is embedded and needs no files)")
-    num_labels = cfg.num_labels if cfg.num_labels is not None else DEFAULT_NUM_LABELS.get(cfg.dataset)
-    return load_dataset(cfg.dataset, cfg.data_dir or "data", num_labels=num_labels)
-
 
 def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
     """The protocol split (docs/reproduction.md §2) with the config's size overrides.
