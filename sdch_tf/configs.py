@@ -76,6 +76,18 @@ def scaled_conv_net(net_config, preset: str, **fields):
     return dataclasses.replace(net_config, **SCALED_CONV_NET[preset], **fields)
 
 
+def cpu_preset(base, **fields):
+    """``base`` as a ``cpu`` preset: the cpu split (``cpu_data``) and ``fields``."""
+    return dataclasses.replace(base, **{"preset": "cpu", "data": cpu_data(base.data), **fields})
+
+
+def smoke_preset(base, **fields):
+    """``base`` as a ``smoke`` preset: one code length (16), batches of 32, the smoke data
+    (``smoke_data``), and ``fields``."""
+    defaults = {"preset": "smoke", "bits": (16,), "batch_size": 32, "data": smoke_data(base.data)}
+    return dataclasses.replace(base, **{**defaults, **fields})
+
+
 def preset_function(paper, cpu, smoke):
     """A method's ``preset(name)`` from its three preset builders."""
     presets = {"paper": paper, "cpu": cpu, "smoke": smoke}

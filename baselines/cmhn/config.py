@@ -7,10 +7,9 @@ whole loop in seconds. Presets override only what they must.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
@@ -58,9 +57,8 @@ def _paper() -> CMHNConfig:
 
 def _cpu() -> CMHNConfig:
     base = CMHNConfig()
-    return dataclasses.replace(
+    return cpu_preset(
         base,
-        preset="cpu",
         batch_size=64,                    # SDCH's cpu preset: 2,000 pairs, 32 steps an epoch
         epochs=25,
         # From scratch, CMHN §3's 1e-2 saturates the image head's tanh within one epoch and
@@ -73,22 +71,17 @@ def _cpu() -> CMHNConfig:
         # convolutions and fc6/fc7, no dropout (it only slows a net learning from scratch).
         # pixel_std 1: the input is already scaled to unit std (input_scale).
         image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0, pixel_std=1.0),
-        data=cpu_data(base.data),
     )
 
 
 def _smoke() -> CMHNConfig:
     base = _cpu()
-    return dataclasses.replace(
+    return smoke_preset(
         base,
-        preset="smoke",
-        bits=(16,),
         epochs=3,
-        batch_size=32,
         image_hash_units=(32, 32),
         text_units=(32,),
         image_net=scaled_conv_net(base.image_net, "smoke"),
-        data=smoke_data(base.data),
     )
 
 

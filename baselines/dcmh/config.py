@@ -7,10 +7,9 @@ the code are silent, the decision is stated in baselines/dcmh/NOTES.md.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset
 from sdch_tf.nets.alexnet import PIXEL_STD
 from sdch_tf.nets.vggf import VGGFConfig
 
@@ -60,9 +59,8 @@ def _paper() -> DCMHConfig:
 
 def _cpu() -> DCMHConfig:
     base = DCMHConfig()
-    return dataclasses.replace(
+    return cpu_preset(
         base,
-        preset="cpu",
         # The code's optimiser and schedule (SGD, logspace(-1.5, -3) over the iterations, weight
         # decay 5e-4), compressed from 500 iterations to 30.
         epochs=30,
@@ -79,23 +77,18 @@ def _cpu() -> DCMHConfig:
         # The scaled CNN-F of sdch_tf's cpu preset: 83×83 crops of 94×94 (pool5 1×1), small
         # widths; conv1 fed unit-scale pixels, without which SGD diverges at any rate that learns.
         image_net=scaled_conv_net(base.image_net, "cpu", input_scale=1 / PIXEL_STD),
-        data=cpu_data(base.data),
     )
 
 
 def _smoke() -> DCMHConfig:
     base = DCMHConfig()
-    return dataclasses.replace(
+    return smoke_preset(
         base,
-        preset="smoke",
-        bits=(16,),
         epochs=2,
-        batch_size=32,
         eta=0.01,
         output_std=0.3,
         text_hidden=64,
         image_net=scaled_conv_net(base.image_net, "smoke", input_scale=1 / PIXEL_STD),
-        data=smoke_data(base.data),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_data, preset_function, smoke_data
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, smoke_preset
 from sdch_tf.nets.resnet import RESNET18_BLOCKS, RESNET_WIDTHS, ResNetConfig
 
 from baselines.dspah.attention import CBAM_REDUCTION, CBAM_SPATIAL_KERNEL
@@ -75,9 +75,8 @@ def _paper() -> DSPAHConfig:
 
 def _cpu() -> DSPAHConfig:
     base = DSPAHConfig()
-    return dataclasses.replace(
+    return cpu_preset(
         base,
-        preset="cpu",
         epochs=25,
         # Departure: the rate 10^-1.5·8/c at c bits. Eq. 5's residuals, and so its gradients, grow
         # ∝ c. At the paper's rate for every c the text codes collapse onto one code at 32 and 64
@@ -94,22 +93,17 @@ def _cpu() -> DSPAHConfig:
         # Pool sizes 1..5 instead of 1..50: the text stem's cost grows with the rows of the matrix.
         text_net=dataclasses.replace(base.text_net, pool_sizes=tuple(range(1, 6)), blocks=(1, 1, 1, 1),
                                      widths=(8, 16, 32, 64)),
-        data=cpu_data(base.data),
     )
 
 
 def _smoke() -> DSPAHConfig:
     base = DSPAHConfig()
-    return dataclasses.replace(
+    return smoke_preset(
         base,
-        preset="smoke",
-        bits=(16,),
         epochs=2,
-        batch_size=32,
         image_net=dataclasses.replace(base.image_net, input_size=32, resize=36, blocks=(1, 1, 1, 1),
                                       widths=(4, 8, 8, 8)),
         text_net=dataclasses.replace(base.text_net, pool_sizes=(1, 2, 4), blocks=(1, 1, 1, 1), widths=(4, 8, 8, 8)),
-        data=smoke_data(base.data),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset
 from sdch_tf.nets.vggf import VGGFConfig
 
 
@@ -72,9 +72,8 @@ def _paper() -> RDCMHConfig:
 
 def _cpu() -> RDCMHConfig:
     base = RDCMHConfig()
-    return dataclasses.replace(
+    return cpu_preset(
         base,
-        preset="cpu",
         # The paper's 500 iterations: ⌈500 / 16⌉ = 32 epochs of 16 mini-batches of the 2,000 items.
         # "batch" ranking lists: 4× cheaper per iteration (NOTES.md).
         epochs=32,
@@ -83,22 +82,17 @@ def _cpu() -> RDCMHConfig:
         # narrow layers, no dropout (it slows a small net learning from scratch).
         image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0),
         text_net=dataclasses.replace(base.text_net, hidden_units=512, dropout=0.0),
-        data=cpu_data(base.data),
     )
 
 
 def _smoke() -> RDCMHConfig:
     base = RDCMHConfig()
-    return dataclasses.replace(
+    return smoke_preset(
         base,
-        preset="smoke",
-        bits=(16,),
         triplet_scope="batch",
         epochs=2,
-        batch_size=32,
         image_net=scaled_conv_net(base.image_net, "smoke"),
         text_net=dataclasses.replace(base.text_net, hidden_units=64),
-        data=smoke_data(base.data),
     )
 
 

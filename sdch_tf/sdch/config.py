@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_data, preset_function, scaled_conv_net, smoke_data
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset
 from sdch_tf.nets.configs import ImageNetConfig, TextNetConfig
 
 
@@ -51,31 +51,25 @@ def _paper() -> SDCHConfig:
 
 def _cpu() -> SDCHConfig:
     base = SDCHConfig()
-    return dataclasses.replace(
+    return cpu_preset(
         base,
-        preset="cpu",
         epochs=25,
         # The scaled AlexNet (configs.SCALED_CONV_NET). Dropout off: it regularises the fine-tuning of a
         # pretrained AlexNet (the paper's case) but slows a small net learning from scratch
         # (synthetic set, 20 epochs: mAP I→T/T→I 0.669/0.685 without, 0.549/0.631 with it).
         image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0),
         text_net=dataclasses.replace(base.text_net, fc_units=(512, 512)),
-        data=cpu_data(base.data),
     )
 
 
 def _smoke() -> SDCHConfig:
     base = SDCHConfig()
-    return dataclasses.replace(
+    return smoke_preset(
         base,
-        preset="smoke",
-        bits=(16,),
         epochs=3,
-        batch_size=32,
         itq_iterations=10,
         image_net=scaled_conv_net(base.image_net, "smoke", feature_dim=32),
         text_net=dataclasses.replace(base.text_net, fc_units=(64, 64), feature_dim=32),
-        data=smoke_data(base.data),
     )
 
 
