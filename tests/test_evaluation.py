@@ -60,3 +60,20 @@ def test_score_uses_query_images_against_database_texts(tiny):
     expected = metrics.mean_average_precision(codes["query_image"], codes["db_text"], q, db)
     assert out["map_i2t"] == pytest.approx(expected) and out["map_t2i"] == pytest.approx(expected)
     assert "curves" not in out
+
+
+def test_score_records_the_whole_database_map_beside_map_at_k(tiny):
+    from tests.test_metrics import reference_map
+
+    split = make_split(30, 6, 10, seed=1)
+    rng = np.random.default_rng(3)
+    codes = {key: np.where(rng.random((len(split.query if key.startswith("query") else split.database), 4)) > 0.5,
+                           1, -1).astype(np.int8)
+             for key in ("query_image", "query_text", "db_image", "db_text")}
+    q, db = tiny.labels[split.query], tiny.labels[split.database]
+    out = evaluation.score(codes, tiny, split, top_k=5, curves=False)
+    # The plain per-query stable-argsort reference, over the whole database and over the top 5.
+    assert out["map_all_i2t"] == pytest.approx(reference_map(codes["query_image"], codes["db_text"], q, db))
+    assert out["map_all_t2i"] == pytest.approx(reference_map(codes["query_text"], codes["db_image"], q, db))
+    assert out["map_i2t"] == pytest.approx(reference_map(codes["query_image"], codes["db_text"], q, db, top_k=5))
+    assert out["map_all_i2t"] != pytest.approx(out["map_i2t"])  # the fixture tells the two apart

@@ -12,7 +12,8 @@ from sdch_tf.sdch import schedule
 from sdch_tf.training import callbacks, checkpoint
 from sdch_tf.input_errors import InputError
 
-REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k", "top_k",
+REQUIRED = {"method", "dataset", "bits", "seed", "map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t",
+            "ndcg_t2i", "ndcg_k", "top_k",
             "config", "split", "epochs", "timing", "curves", "untrained", "retrievals"}
 
 
@@ -33,7 +34,7 @@ def test_smoke_run_writes_a_complete_result(smoke_run, capsys):
     assert [e["phase"] for e in result["epochs"]] == ["features", "hash", "joint"]
     assert {"L_f", "L_h", "similarity", "quantization", "independence", "balance"} <= set(result["epochs"][2])
     assert result["split"] == {"query": 40, "database": 200, "train": 96}
-    for key in ("map_i2t", "map_t2i"):
+    for key in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i"):
         assert 0.0 < result[key] <= 1.0 and 0.0 < result["untrained"][key] <= 1.0
     for direction in ("i2t", "t2i"):
         pr = result["curves"][f"pr_{direction}"]

@@ -84,7 +84,9 @@ def encode_split(hasher: Hasher, data: CrossModalData, split: Split, prep: Image
 
 def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, curves: bool = True,
           ndcg_k: int = NDCG_K) -> dict:
-    """mAP@top_k and NDCG@ndcg_k (``ndcg_i2t``, ``ndcg_t2i``) in both directions and, with
+    """mAP@top_k (``map_i2t``, ``map_t2i``), MAP over the whole database (``map_all_i2t``,
+    ``map_all_t2i``: the MAP that DCMH's code and the CMHN, DSPAH and RDCMH papers report; same
+    ranking, ties in database order) and NDCG@ndcg_k (``ndcg_i2t``, ``ndcg_t2i``) in both directions and, with
     ``curves``, the PR and precision@top-R curves and the top retrievals of the first
     ``SHOWN_QUERIES`` queries (``retrievals``: per direction, dataset indices of the queries
     and of their top ``SHOWN_RETRIEVALS`` database items, Hamming distances, relevance)."""
@@ -93,6 +95,7 @@ def score(codes: dict, data: CrossModalData, split: Split, top_k: int = 500, cur
     result = {}
     for name, (query, db) in directions.items():
         result[f"map_{name}"] = metrics.mean_average_precision(query, db, q_labels, db_labels, top_k=top_k)
+        result[f"map_all_{name}"] = metrics.mean_average_precision(query, db, q_labels, db_labels, top_k=None)
         result[f"ndcg_{name}"] = metrics.ndcg_at_k(query, db, q_labels, db_labels, k=ndcg_k)
     result["ndcg_k"] = ndcg_k
     if curves:

@@ -215,7 +215,8 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
             if verbose:
                 print("Scoring the untrained networks")
             scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
-            untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i")}
+            untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t",
+                                                "ndcg_t2i")}
             atomic_write_json(untrained_path, untrained)
         if verbose:
             print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
@@ -241,6 +242,8 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
         "top_k": config.top_k,
         "map_i2t": float(scored["map_i2t"]),
         "map_t2i": float(scored["map_t2i"]),
+        "map_all_i2t": float(scored["map_all_i2t"]),
+        "map_all_t2i": float(scored["map_all_t2i"]),
         "ndcg_k": int(scored["ndcg_k"]),
         "ndcg_i2t": float(scored["ndcg_i2t"]),
         "ndcg_t2i": float(scored["ndcg_t2i"]),
