@@ -291,7 +291,7 @@ def test_unified_scores_are_written_when_asked(tmp_path):
     data = experiment.load_data(config.data)
     result, path = experiment.run(get_method("cmhn"), config, data, 16, 0, str(tmp_path), verbose=0)
     unified = json.loads((tmp_path / "runs" / result["run_id"] / "unified.json").read_text())
-    assert set(unified) == {"map_i2t", "map_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k"}
+    assert set(unified) == {"map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t", "ndcg_t2i", "ndcg_k"}
     assert 0.0 < unified["map_i2t"] <= 1.0
 
 
