@@ -19,11 +19,11 @@ POSITIVE_INTS = ("epochs", "batch_size", "eval_batch_size", "top_k", "itq_iterat
                  "text_hidden", "rate_scaled_from_bits")
 # Learning rates and scales: > 0 (None allowed where the config says "not set").
 POSITIVE = ("lr_feature", "lr_hash", "lr_pretrained", "lr_start", "lr_end", "lr_new", "lr_image", "lr_text",
-            "learning_rate", "final_learning_rate", "svm_c", "input_scale", "init_std", "output_std",
-            "output_init_std")
+            "learning_rate", "final_learning_rate", "svm_c", "input_scale", "init_std")
 # Loss weights, margins, decays: >= 0 (a negative weight maximises its term).
 NON_NEGATIVE = ("gamma", "beta1", "beta2", "beta3", "eta", "lam", "lambda1", "alpha", "margin", "weight_decay",
-                "momentum")
+                "momentum",
+                "output_std", "output_init_std")  # output scales: 0 (or None) turns the rescaling off
 # Fractions in [0, 1).
 FRACTIONS = ("momentum",)
 

@@ -16,6 +16,14 @@ from sdch_tf.input_errors import InputError
 
 PRESET_NAMES = ("paper", "cpu", "smoke")
 
+# ``--weights none``: run a ``paper`` preset from random initialisation on purpose; recorded so.
+NO_WEIGHTS = "none"
+
+
+def pretrained_weights(config) -> str | None:
+    """The pretrained image-network file of ``config``; None without one (or with ``--weights none``)."""
+    return None if config.weights in (None, NO_WEIGHTS) else config.weights
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -134,4 +142,12 @@ def build_config(method: str, preset: str, data: dict | None = None, **fields):
         overrides[name], flags[name] = value, flag
     config = dataclasses.replace(config, **overrides)
     check_config(config, flags)
+    if config.preset == "paper" and config.weights is None:
+        # Every method of the comparison starts from ImageNet weights (docs/reproduction.md §1):
+        # a paper run from random initialisation would be recorded as the paper's configuration.
+        raise InputError(
+            f"--preset paper trains {method} from {registry.get_method(method).weights_file}, as its paper does, "
+            "but no --weights was given: pass --weights PATH (README, Training on the real datasets), or "
+            f"--weights {NO_WEIGHTS} to run the paper configuration from random initialisation (recorded as "
+            f"weights: {NO_WEIGHTS!r}), or use --preset cpu")
     return config

@@ -46,6 +46,8 @@ class Method:
     # check(config, split): InputError for a configuration the method cannot train on this
     # split (e.g. RDCMH's bins per ranking list), before any run directory is made.
     check: Callable[[Any, Any], None] | None = None
+    # The pretrained image-network file the paper preset needs (--weights), for messages.
+    weights_file: str = "the pretrained image-network weights"
 
 
 # name → module that defines METHOD.

@@ -299,3 +299,41 @@ def test_the_real_command_line_prints_only_its_own_lines(tmp_path):
                                                                                   cli.VERBOSE_ENV)})
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: epochs (--epochs) = 0: must be at least 1", proc.stderr
+
+
+# ---- a paper preset is the paper: it needs the pretrained weights ------------------------------
+
+@pytest.mark.parametrize("method, expected", [("sdch", "bvlc_alexnet.npy"), ("dcmh", "imagenet-vgg-f.mat"),
+                                              ("cmhn", "imagenet-vgg-f.mat"), ("rdcmh", "imagenet-vgg-f.mat"),
+                                              ("dspah", "ResNet-34 state dict")])
+def test_a_paper_preset_without_its_weights_is_refused(tmp_path, capsys, method, expected):
+    assert train.main(["--method", method, "--preset", "paper", "--out", str(tmp_path)]) == 2
+    err = only_error_line(capsys)
+    assert f"--preset paper trains {method} from" in err and expected in err and "--weights none" in err, err
+    assert not any(tmp_path.iterdir())
+
+
+def test_weights_none_runs_a_paper_preset_from_random_initialisation_on_purpose():
+    from sdch_tf import configs
+
+    config = train.build_config(train.parse_args(["--preset", "paper", "--weights", "none"]))
+    assert config.preset == "paper" and config.weights == "none"  # recorded as such in result.json
+    assert configs.pretrained_weights(config) is None
+    assert configs.pretrained_weights(dataclasses_replace(config, weights="w.npy")) == "w.npy"
+    # The other presets need no weights.
+    assert train.build_config(train.parse_args(["--preset", "cpu"])).weights is None
+
+
+def dataclasses_replace(config, **fields):
+    import dataclasses
+
+    return dataclasses.replace(config, **fields)
+
+
+def test_every_preset_of_every_method_passes_the_range_checks():
+    from sdch_tf.config_checks import check_config
+    from sdch_tf.registry import METHODS
+
+    for name in METHODS:
+        for preset_name in ("paper", "cpu", "smoke"):
+            check_config(get_method(name).preset(preset_name))  # raises InputError on a bad range

@@ -17,4 +17,5 @@ from baselines.cmhn.config import preset
 from baselines.cmhn.trainer import build, fit, preprocessing
 from sdch_tf.registry import Method
 
-METHOD = Method("cmhn", preset, build, fit, preprocessing, distributable=True)
+METHOD = Method("cmhn", preset, build, fit, preprocessing, distributable=True,
+                weights_file="MatConvNet's imagenet-vgg-f.mat (VGG-F, CMHN §3)")

@@ -25,14 +25,16 @@ from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.optimizers import make_optimizer
+from sdch_tf.configs import pretrained_weights
 
 
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
     """VGG-F input: resize, centre/random crop, minus the mean of the weights file when given
     (its average image's channel means), RGB."""
     image_net = config.image_net
-    if config.weights:
-        image_net = dataclasses.replace(image_net, mean_rgb=read_vggf_mean(config.weights)["mean_rgb"])
+    weights = pretrained_weights(config)
+    if weights:
+        image_net = dataclasses.replace(image_net, mean_rgb=read_vggf_mean(weights)["mean_rgb"])
     return ImagePreprocessing.from_config(image_net)
 
 
@@ -40,7 +42,7 @@ def backbone_rate(config: CMHNConfig) -> float:
     """Learning rate of VGG-F conv1..fc7: CMHN §3's 1e-4 when pretrained ("to avoid ruining the
     representative abstract features already learned"); without weights nothing is learned yet
     to protect, and the randomly initialised layers train at the new layers' rate."""
-    return config.lr_pretrained if config.weights else config.lr_new
+    return config.lr_pretrained if pretrained_weights(config) else config.lr_new
 
 
 class CodeSteps(keras.callbacks.Callback):
@@ -60,12 +62,12 @@ def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, see
     if config.score_unified_codes:
         check_unified_split(split)
     keras.utils.set_random_seed(seed)
-    if config.weights and config.input_scale != 1.0:
+    if pretrained_weights(config) and config.input_scale != 1.0:
         raise ValueError(f"input_scale={config.input_scale} is for a randomly initialised VGG-F; the pretrained "
                          "weights expect the unscaled MatConvNet input (input_scale=1.0)")
     image_net, backbone = build_image_net(config.image_net, config.image_hash_units, bits, config.input_scale)
-    if config.weights:
-        load_vggf(backbone, config.weights)
+    if pretrained_weights(config):
+        load_vggf(backbone, pretrained_weights(config))
     text_net = build_text_net(data.text_dim, config.text_units, bits)
     model = CMHN(image_net, text_net, bits, len(split.train), data.labels[split.train], config.lambda1,
                  config.alpha, config.svm_c, config.weight_decay, backbone_variables=pretrained_variables(backbone),

@@ -16,6 +16,7 @@ from baselines.dcmh.model import DCMH
 from baselines.dcmh.trainer import build, fit, preprocessing
 from sdch_tf.registry import Method
 
-METHOD = Method("dcmh", preset, build, fit, preprocessing, distributable=True)
+METHOD = Method("dcmh", preset, build, fit, preprocessing, distributable=True,
+                weights_file="MatConvNet's imagenet-vgg-f.mat (CNN-F, DCMH §3.1)")
 
 __all__ = ["DCMH", "DCMHConfig", "METHOD", "build", "fit", "preprocessing", "preset"]

@@ -25,6 +25,7 @@ from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
 from sdch_tf.training.optimizers import make_optimizer
 from sdch_tf.training.hashing_model import example_batch, finish_build
 from sdch_tf.training.fit import fit_resumable
+from sdch_tf.configs import pretrained_weights
 
 
 @functools.lru_cache(maxsize=4)
@@ -35,7 +36,7 @@ def _file_mean(path: str) -> tuple[float, float, float]:
 def preprocessing(config: DCMHConfig) -> ImagePreprocessing:
     """Resize/crop of the image config; the mean is the weights file's when one is given
     (its average image reduced to channel means), else the config's."""
-    mean = _file_mean(config.weights) if config.weights else config.image_net.mean_rgb
+    mean = _file_mean(pretrained_weights(config)) if pretrained_weights(config) else config.image_net.mean_rgb
     return ImagePreprocessing(resize=config.image_net.resize, crop=config.image_net.input_size,
                               mean_rgb=tuple(mean), bgr=config.image_net.bgr)
 
@@ -48,8 +49,8 @@ def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, see
     """
     keras.utils.set_random_seed(seed)
     image_net = build_image_net(config.image_net, bits, config.init_std)
-    if config.weights:
-        load_vggf(image_net, config.weights)
+    if pretrained_weights(config):
+        load_vggf(image_net, pretrained_weights(config))
     train = np.asarray(split.train)
     text_mean = np.asarray(data.texts[train], np.float64).mean(axis=0) if config.text_zero_mean else None
     text_net = build_text_net(data.text_dim, config.text_hidden, bits, config.init_std, text_mean)

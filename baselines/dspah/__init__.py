@@ -17,4 +17,5 @@ from sdch_tf.registry import Method
 from baselines.dspah.config import preset
 from baselines.dspah.trainer import build, fit, preprocessing
 
-METHOD = Method("dspah", preset, build, fit, preprocessing, distributable=True)
+METHOD = Method("dspah", preset, build, fit, preprocessing, distributable=True,
+                weights_file="a torchvision ResNet-34 state dict saved as .npz (DSPAH §IV.B)")

@@ -21,6 +21,7 @@ from sdch_tf.nets.scaling import initialization_batch
 from sdch_tf.training.optimizers import make_optimizer
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.hashing_model import example_batch, finish_build
+from sdch_tf.configs import pretrained_weights
 
 
 def linear_rate(epoch: int, start: float, end: float, epochs: int) -> float:
@@ -48,7 +49,7 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
     (``sdch_tf.training.distribute``); the BatchNorm layers then use the global batch's statistics
     (``batch_norm.synchronize_batch_norm``)."""
     keras.utils.set_random_seed(seed)
-    image_net = build_image_net(config.image_net, bits, config.attention, weights=config.weights)
+    image_net = build_image_net(config.image_net, bits, config.attention, weights=pretrained_weights(config))
     text_net = build_text_net(config.text_net, data.text_dim, bits, config.attention)
     model = DSPAH(image_net, text_net, bits, data.labels[split.train], normalize=config.normalize_loss,
                   name="dspah")

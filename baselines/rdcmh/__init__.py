@@ -17,4 +17,5 @@ from baselines.rdcmh.config import preset
 from baselines.rdcmh.trainer import build, check, fit, preprocessing
 from sdch_tf.registry import Method
 
-METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True, distributable=True, check=check)
+METHOD = Method("rdcmh", preset, build, fit, preprocessing, semi_supervised=True, distributable=True,
+                check=check, weights_file="MatConvNet's imagenet-vgg-f.mat (CNN-F, RDCMH §Architecture)")

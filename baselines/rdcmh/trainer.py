@@ -25,6 +25,7 @@ from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
 from sdch_tf.training.optimizers import make_optimizer
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_resumable
+from sdch_tf.configs import pretrained_weights
 
 # Target per-bit std of F and G after the data-dependent init: the scale of B ∈ {−1, +1}.
 OUTPUT_STD = 1.0
@@ -33,8 +34,9 @@ OUTPUT_STD = 1.0
 def preprocessing(config: RDCMHConfig) -> ImagePreprocessing:
     """CNN-F input: the weights file's own mean when one is given (``read_vggf_mean``)."""
     prep = ImagePreprocessing.from_config(config.image_net)
-    if config.weights:
-        prep = ImagePreprocessing(prep.resize, prep.crop, read_vggf_mean(config.weights)["mean_rgb"], prep.bgr)
+    weights = pretrained_weights(config)
+    if weights:
+        prep = ImagePreprocessing(prep.resize, prep.crop, read_vggf_mean(weights)["mean_rgb"], prep.bgr)
     return prep
 
 
@@ -62,8 +64,8 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
     """
     keras.utils.set_random_seed(seed)
     backbone = build_vggf(config.image_net)
-    if config.weights:
-        load_vggf(backbone, config.weights)
+    if pretrained_weights(config):
+        load_vggf(backbone, pretrained_weights(config))
     image_net = build_image_net(backbone, bits, config.image_net.fc_units[-1], config.image_net.dropout)
     text_net = build_text_net(data.text_dim, config.text_net.hidden_units, bits, config.text_net.dropout)
     model = RDCMH(image_net, text_net, bits, len(split.train), config.lam, config.margin * bits, name="rdcmh")

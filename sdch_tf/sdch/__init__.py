@@ -13,6 +13,7 @@ from sdch_tf.registry import Method
 from sdch_tf.sdch.config import SDCHConfig, preset
 from sdch_tf.sdch.trainer import build, fit, preprocessing
 
-METHOD = Method("sdch", preset, build, fit, preprocessing, distributable=True)
+METHOD = Method("sdch", preset, build, fit, preprocessing, distributable=True,
+                weights_file="Caffe's bvlc_alexnet.npy (AlexNet, SDCH §4.2)")
 
 __all__ = ["METHOD", "SDCHConfig", "build", "fit", "preprocessing", "preset"]

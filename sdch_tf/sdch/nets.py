@@ -6,6 +6,7 @@ import keras
 
 from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet, pretrained_variables
 from sdch_tf.nets.text import build_text_net
+from sdch_tf.configs import pretrained_weights
 
 
 def build_nets(config, text_dim: int) -> tuple[keras.Model, keras.Model, list]:
@@ -14,8 +15,8 @@ def build_nets(config, text_dim: int) -> tuple[keras.Model, keras.Model, list]:
     pretrained and every image layer trains at the feature rate)."""
     image_net = build_image_net(config.image_net)
     pretrained = []
-    if config.weights:
-        load_bvlc_alexnet(image_net, config.weights)
+    if pretrained_weights(config):
+        load_bvlc_alexnet(image_net, pretrained_weights(config))
         pretrained = pretrained_variables(image_net)
     text_net = build_text_net(config.text_net, text_dim)
     return image_net, text_net, pretrained
