@@ -8,6 +8,7 @@ from sdch_tf.sdch import losses
 from sdch_tf.training import checkpoint
 from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule, phase_of_epoch
 from sdch_tf.training.itq import itq
+from sdch_tf.sdch.config import preset
 from sdch_tf.sdch.model import FEATURES, HASH, JOINT, SDCH
 
 N, D, C, K, R = 24, 10, 3, 6, 4
@@ -232,3 +233,26 @@ def test_feature_scale_initialisation_centres_and_equalises_the_modalities():
     # The logits f_xᵀ f_y of Eq. 3 now have a spread of order one.
     theta = np.asarray(model.image_net(data["image"])) @ np.asarray(model.text_net(data["text"])).T
     assert 0.1 < theta.std() < 3.0
+
+
+@pytest.mark.parametrize("fc4_init, untruncated", [("normal", True), ("truncated", False)])
+def test_fc4_is_drawn_from_an_untruncated_normal_in_the_paper_setting(fc4_init, untruncated):
+    # SDCH §4.2: "a normal distribution". Keras' glorot_normal truncates at two of its standard
+    # deviations, i.e. at 2/0.8796 ≈ 2.27 σ of the Glorot variance; an untruncated normal passes it.
+    keras.utils.set_random_seed(0)
+    image_net, text_net = tiny_nets()
+    bits, features = 64, image_net.output_shape[-1]
+    model = SDCH(image_net, text_net, bits, N, 0.01, 1.0, 1.0, 0.1, fc4_init=fc4_init)
+    model({"image": np.zeros((1, 4, 4, 3), np.float32), "text": np.zeros((1, D), np.float32)})
+    kernel = np.asarray(model.hash_layer.kernel)
+    sigma = np.sqrt(2.0 / (features + bits))
+    assert kernel.std() == pytest.approx(sigma, rel=0.15)
+    assert (np.abs(kernel).max() > 2.28 * sigma) == untruncated
+
+
+def test_the_paper_preset_draws_fc4_untruncated_and_the_recorded_presets_keep_theirs():
+    assert preset("paper").fc4_init == "normal"
+    assert preset("cpu").fc4_init == preset("smoke").fc4_init == "truncated"
+    with pytest.raises(ValueError, match="fc4_init must be one of"):
+        image_net, text_net = tiny_nets()
+        SDCH(image_net, text_net, R, N, 0.01, 1.0, 1.0, 0.1, fc4_init="uniform")

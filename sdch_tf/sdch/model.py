@@ -19,12 +19,17 @@ from sdch_tf.sdch import losses
 from sdch_tf.training.distribute import gather, num_replicas, store_rows
 from sdch_tf.training.hashing_model import TwoNetworkModel
 from sdch_tf.training.itq import itq
+from sdch_tf.nets.alexnet import linear_initializer
 from sdch_tf.nets.scaling import rescale_output
 
 # Phases of the staged start (SDCH §4.2): epoch 1 trains Θ_f only (on L_f: B does not exist
 # yet), epoch 2 trains Θ_h only, then everything.
 FEATURES, HASH, JOINT = "features", "hash", "joint"
 PHASES = (FEATURES, HASH, JOINT)
+
+# fc4's kernel initialiser by ``SDCHConfig.fc4_init``: SDCH §4.2's untruncated normal (Glorot's
+# variance), or Keras' glorot_normal, a normal truncated at two standard deviations.
+FC4_INITIALIZERS = {"normal": linear_initializer, "truncated": lambda: "glorot_normal"}
 
 _PHASE_LOGS = {
     FEATURES: ("loss", "L_f"),
@@ -50,7 +55,7 @@ class SDCH(TwoNetworkModel):
     """
 
     def __init__(self, image_net, text_net, bits, num_train, gamma, beta1, beta2, beta3,
-                 pretrained_variables=(), **kwargs):
+                 pretrained_variables=(), fc4_init: str = "truncated", **kwargs):
         super().__init__(**kwargs)
         if image_net.output_shape[-1] != text_net.output_shape[-1]:
             raise ValueError(
@@ -64,8 +69,10 @@ class SDCH(TwoNetworkModel):
         self.gamma, self.beta1, self.beta2, self.beta3 = float(gamma), float(beta1), float(beta2), float(beta3)
         # fc4 is linear (docs/reproduction.md §1); SDCH §4.2 initialises it from a normal distribution.
         # float32 under any precision policy: Z feeds the losses and, through sign, the codes.
+        if fc4_init not in FC4_INITIALIZERS:
+            raise ValueError(f"fc4_init must be one of {sorted(FC4_INITIALIZERS)}, got {fc4_init!r}")
         self.hash_layer = keras.layers.Dense(
-            self.bits, kernel_initializer="glorot_normal", dtype="float32", name="fc4"
+            self.bits, kernel_initializer=FC4_INITIALIZERS[fc4_init](), dtype="float32", name="fc4"
         )
         # "only_first_replica": under a tf.distribute strategy every replica computes the same
         # update (the global batch's, see ``train_step``), so one copy of it is applied to all.

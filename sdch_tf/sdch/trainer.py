@@ -37,7 +37,7 @@ def build(config: SDCHConfig, data: CrossModalData, split: Split, bits: int, see
     with precision.policy(config.precision):
         image_net, text_net, pretrained = build_nets(config, data.text_dim)
         model = SDCH(image_net, text_net, bits, len(split.train), config.gamma, config.beta1, config.beta2,
-                     config.beta3, pretrained_variables=pretrained, name="sdch")
+                     config.beta3, pretrained_variables=pretrained, fc4_init=config.fc4_init, name="sdch")
 
     def optimizer(rate):
         return precision.wrap_optimizer(make_optimizer(config.optimizer, rate), config.precision)
