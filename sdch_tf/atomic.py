@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from sdch_tf.input_errors import InputError
+from sdch_tf.input_errors import CorruptRunFile, InputError
 
 
 # Names of the temporary files ``atomic_write`` makes; nothing else may start with it.
@@ -55,6 +55,29 @@ def atomic_write_text(path, text: str):
 def atomic_write_json(path, obj):
     """Write ``obj`` as indented JSON, atomically. NaN and ±inf become null (strict JSON)."""
     atomic_write_text(path, json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n")
+
+
+# What to do about a run file that cannot be read.
+RUN_FILE_HINT = "delete that run directory or rerun it with --fresh"
+
+
+def read_json(path: str):
+    """The JSON document in ``path``, a run's file. A file that is not there raises FileNotFoundError
+    (callers treat that as "not written yet"); one that cannot be read (a directory, no permission) or
+    is not UTF-8 JSON (e.g. truncated) raises InputError naming it and what to do."""
+    hint = RUN_FILE_HINT
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise CorruptRunFile(f"run file {path} cannot be read ({e.strerror or e}); {hint}") from e
+    except UnicodeDecodeError as e:
+        raise CorruptRunFile(f"run file {path} is not UTF-8 text ({e}); {hint}") from e
+    except json.JSONDecodeError as e:
+        raise CorruptRunFile(f"run file {path} is not valid JSON ({e}; truncated by an interrupted write?); "
+                         f"{hint}") from e
 
 
 def _finite(obj):

@@ -22,6 +22,11 @@ class WeightsNotFoundError(InputError, FileNotFoundError):
     """No pretrained-weights file at the path given."""
 
 
+class CorruptRunFile(InputError):
+    """A file of a run directory (checkpoint, run.json, epochs.jsonl, result.json, …) that cannot be
+    read; the message names it and says how to recover."""
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite (``callbacks.StopOnDivergence``); the message names the
     epoch, the step, the non-finite terms and the checkpoint kept."""

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from sdch_tf.atomic import RUN_FILE_HINT
 from sdch_tf.run import results
 from sdch_tf.input_errors import InputError
 
@@ -52,10 +53,6 @@ def config_digest(run: dict) -> str:
     return run["run_id"].rsplit("-", 1)[-1]
 
 
-# What to do about a run file that cannot be used (the same advice as results.read_json gives).
-CORRUPT_RUN_HINT = "delete that run directory or rerun it with --fresh"
-
-
 def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -81,7 +78,7 @@ def check_run(run, path: str) -> dict:
     """``run`` (the contents of the result file ``path``) if it has every key the tables and figures
     read, each of the right type; else InputError naming the file, what is wrong and what to do."""
     def bad(what):
-        return InputError(f"run file {path} {what}; {CORRUPT_RUN_HINT}")
+        return InputError(f"run file {path} {what}; {RUN_FILE_HINT}")
 
     if not isinstance(run, dict):
         raise bad(f"is not a JSON object (found {type(run).__name__}; a run's result.json holds one object "

@@ -23,6 +23,7 @@ from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.loading import load_data  # noqa: F401  (experiment.load_data: one run's data)
 from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, make_split
+from sdch_tf.input_errors import CorruptRunFile
 from sdch_tf.registry import Method
 
 UNTRAINED_FILE = "untrained.json"
@@ -143,7 +144,7 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
 def _identity_or_none(run_dir: str) -> dict | None:
     try:
         return training.read_identity(run_dir)
-    except checkpoint.CorruptRunFile:
+    except CorruptRunFile:
         return None
 
 

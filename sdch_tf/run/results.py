@@ -14,8 +14,8 @@ import os
 
 import numpy as np
 
-from sdch_tf.atomic import atomic_write_json
-from sdch_tf.input_errors import InputError
+# read_json: the reader of every run file, here for the figures and the run layer.
+from sdch_tf.atomic import atomic_write_json, read_json  # noqa: F401
 
 RESULT_FILE = "result.json"
 
@@ -56,25 +56,6 @@ def write_result(directory: str, result: dict) -> str:
     path = os.path.join(directory, RESULT_FILE)
     atomic_write_json(path, result)
     return path
-
-
-def read_json(path: str):
-    """The JSON document in ``path``, a run's file. A file that is not there raises FileNotFoundError
-    (callers treat that as "not written yet"); one that cannot be read (a directory, no permission) or
-    is not UTF-8 JSON (e.g. truncated) raises InputError naming it and what to do."""
-    hint = "delete that run directory or rerun it with --fresh"
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise
-    except OSError as e:
-        raise InputError(f"run file {path} cannot be read ({e.strerror or e}); {hint}") from e
-    except UnicodeDecodeError as e:
-        raise InputError(f"run file {path} is not UTF-8 text ({e}); {hint}") from e
-    except json.JSONDecodeError as e:
-        raise InputError(f"run file {path} is not valid JSON ({e}; truncated by an interrupted write?); "
-                         f"{hint}") from e
 
 
 def read_result(directory: str) -> dict | None:

@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 
 from sdch_tf.atomic import atomic_write
-from sdch_tf.input_errors import InputError
+from sdch_tf.input_errors import CorruptRunFile, InputError
 
 IDENTITY_KEY = "identity"
 
@@ -62,11 +62,6 @@ def save(path, model, epoch: int, identity: dict | None = None):
         for i, v in enumerate(opt.variables):
             arrays[f"{name}/{i}"] = np.asarray(v)
     atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
-class CorruptRunFile(InputError):
-    """A file of a run directory (checkpoint, run.json, epochs.jsonl, …) that cannot be read; the
-    message names it and says how to recover."""
 
 
 def corrupt(path, error: Exception) -> CorruptRunFile:

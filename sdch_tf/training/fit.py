@@ -14,7 +14,6 @@ A run directory holds:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from typing import Callable
 
@@ -23,8 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from sdch_tf.training import checkpoint
-from sdch_tf.atomic import atomic_write_json, remove_stale_temporaries
+from sdch_tf.atomic import RUN_FILE_HINT, atomic_write_json, read_json, remove_stale_temporaries
 from sdch_tf.data.pipeline import num_train_batches, train_batches
+from sdch_tf.input_errors import CorruptRunFile
 from sdch_tf.training.callbacks import Checkpoint, EpochLog, StopOnDivergence, TrainingDiverged
 
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -42,13 +42,9 @@ def read_identity(run_dir: str) -> dict:
     path = os.path.join(run_dir, IDENTITY_FILE)
     if not os.path.exists(path):
         return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            identity = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise checkpoint.corrupt(path, e) from None
+    identity = read_json(path)
     if not isinstance(identity, dict):
-        raise checkpoint.corrupt(path, ValueError(f"expected a JSON object, found {type(identity).__name__}"))
+        raise CorruptRunFile(f"run file {path} holds a JSON {type(identity).__name__}, not an object; {RUN_FILE_HINT}")
     return identity
 
 

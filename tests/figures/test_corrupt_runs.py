@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import pytest
 
+from sdch_tf import atomic
 from sdch_tf.run import results
 from sdch_tf.figures import collect, draw, sensitivity
 from sdch_tf.input_errors import InputError
@@ -143,7 +144,7 @@ def test_read_json_unreadable_file(tmp_path, monkeypatch):
 
     def refuse(file, *args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), file)
-    monkeypatch.setattr(results, "open", refuse, raising=False)
+    monkeypatch.setattr(atomic, "open", refuse, raising=False)  # where every run file is read
     with pytest.raises(InputError, match="cannot be read") as err:
         results.read_json(path)
     assert path in str(err.value) and "Permission denied" in str(err.value)
