@@ -28,8 +28,6 @@ vocabulary words); both are counted in ``CrossModalData.report`` and logged as w
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -385,20 +383,11 @@ _PRESENT = "present"
 
 def _file_state(path: Path) -> str:
     """'present' for a regular file (after symbolic links), else what is there instead, as listed in
-    the files-looked-for message. Never opens the file (a FIFO would block)."""
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        if os.path.islink(path):
-            return f"MISSING: a symbolic link to {os.readlink(path)}, which does not exist"
-        return "MISSING"
-    except OSError as e:  # e.g. a symbolic-link loop, a directory without search permission
-        return f"inaccessible: {e.strerror or e}"
-    if stat.S_ISREG(mode):
-        return _PRESENT
-    if stat.S_ISDIR(mode):
-        return "a directory, not a file"
-    return "not a regular file"
+    the files-looked-for message (``mat.path_kind``: never opens the file)."""
+    kind, detail = mat.path_kind(path)
+    return {"file": _PRESENT, "directory": "a directory, not a file", "other": "not a regular file",
+            "inaccessible": f"inaccessible: {detail}",
+            "missing": f"MISSING: a symbolic link to {detail}, which does not exist" if detail else "MISSING"}[kind]
 
 
 def _absolute(path: Path) -> Path:

@@ -108,20 +108,36 @@ _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket
                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
 
-def _check_regular_file(path: str) -> None:
-    """FileNotFoundError if nothing is at ``path``; MatFileError if it is not a regular file
-    (after symbolic links) or cannot be examined (e.g. a symbolic-link loop), with the OS's reason."""
+def path_kind(path) -> tuple[str, str]:
+    """What is at ``path``, found without opening it (a FIFO would block), as (kind, detail):
+    ("file", ""), ("directory", ""), ("other", what it is, e.g. "a FIFO (named pipe)"),
+    ("missing", the target of a dangling symbolic link or ""), ("inaccessible", the OS's reason,
+    e.g. for a symbolic-link loop). Symbolic links are followed."""
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(f"{path}: no such file") from None
+        return "missing", os.readlink(path) if os.path.islink(path) else ""
     except OSError as e:
-        raise MatFileError(f"{path}: cannot open the file: {e.strerror or e}") from e
+        return "inaccessible", e.strerror or str(e)
+    if stat.S_ISREG(mode):
+        return "file", ""
     if stat.S_ISDIR(mode):
+        return "directory", ""
+    return "other", next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+
+
+def _check_regular_file(path: str) -> None:
+    """FileNotFoundError if nothing is at ``path``; MatFileError if it is not a regular file
+    (after symbolic links) or cannot be examined (e.g. a symbolic-link loop), with the OS's reason."""
+    kind, detail = path_kind(path)
+    if kind == "missing":
+        raise FileNotFoundError(f"{path}: no such file")
+    if kind == "inaccessible":
+        raise MatFileError(f"{path}: cannot open the file: {detail}")
+    if kind == "directory":
         raise MatFileError(f"{path}: a directory, not a file; expected a MAT-file")
-    if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
-        raise MatFileError(f"{path}: not a regular file ({kind}); expected a MAT-file")
+    if kind == "other":
+        raise MatFileError(f"{path}: not a regular file ({detail}); expected a MAT-file")
 
 
 _V4_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9_]*\x00")

@@ -134,11 +134,12 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
         created = not os.path.isdir(directory)
         try:
             return _train_and_record(method, config, data, split, identity, bits, seed, directory, final, verbose)
-        except _SetupFailed as e:
-            # Nothing was trained: leave no directory behind that would look like an interrupted run.
-            if created and os.path.isdir(directory):
+        except BaseException:
+            # Failed before training started (setup ends by recording the untrained scores): leave
+            # no directory behind that would look like an interrupted run.
+            if created and not os.path.exists(os.path.join(directory, UNTRAINED_FILE)):
                 shutil.rmtree(directory, ignore_errors=True)
-            raise e.cause from None
+            raise
 
 
 def _identity_or_none(run_dir: str) -> dict | None:
@@ -146,14 +147,6 @@ def _identity_or_none(run_dir: str) -> dict | None:
         return training.read_identity(run_dir)
     except CorruptRunFile:
         return None
-
-
-class _SetupFailed(Exception):
-    """Wraps an error raised before training started (the directory holds nothing to resume)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
 
 
 def run_identity(config, data: CrossModalData, split: Split, bits: int, seed: int) -> dict:
@@ -197,34 +190,29 @@ def check_recorded_run(run_dir: str, identity: dict, result: dict) -> None:
 
 def _train_and_record(method: Method, config, data: CrossModalData, split: Split, identity: dict, bits: int,
                       seed: int, directory: str, final: str, verbose: int) -> tuple[dict, str]:
-    try:
-        os.makedirs(directory, exist_ok=True)
-        stale = atomic.remove_stale_temporaries(directory)
-        if stale and verbose:
-            print(f"Removed {len(stale)} temporary file(s) an interrupted write left in {directory}")
-        training.claim(directory, identity)
-        prep = method.preprocessing(config)
-        if verbose:
-            print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
-                  f"split {split.sizes()} ===")
-        hasher = method.build(config, data, split, bits, seed)
+    os.makedirs(directory, exist_ok=True)
+    stale = atomic.remove_stale_temporaries(directory)
+    if stale and verbose:
+        print(f"Removed {len(stale)} temporary file(s) an interrupted write left in {directory}")
+    training.claim(directory, identity)
+    prep = method.preprocessing(config)
+    if verbose:
+        print(f"\n=== {config.method} | {data.name} | {bits} bits | seed {seed} | preset {config.preset} | "
+              f"split {split.sizes()} ===")
+    hasher = method.build(config, data, split, bits, seed)
 
-        untrained_path = os.path.join(directory, UNTRAINED_FILE)
-        if os.path.exists(untrained_path):
-            untrained = results.read_json(untrained_path)
-        else:
-            if verbose:
-                print("Scoring the untrained networks")
-            scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
-            untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t",
-                                                "ndcg_t2i")}
-            atomic_write_json(untrained_path, untrained)
+    untrained_path = os.path.join(directory, UNTRAINED_FILE)
+    if os.path.exists(untrained_path):
+        untrained = results.read_json(untrained_path)
+    else:
         if verbose:
-            print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
-    except (Exception, KeyboardInterrupt) as e:
-        if os.path.exists(os.path.join(directory, training.CHECKPOINT_FILE)):
-            raise
-        raise _SetupFailed(e) from e
+            print("Scoring the untrained networks")
+        scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
+        untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t",
+                                            "ndcg_t2i")}
+        atomic_write_json(untrained_path, untrained)
+    if verbose:
+        print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
     epochs = method.fit(hasher, config, data, split, directory, seed, verbose)
     if verbose:
         print("Evaluating")
