@@ -15,7 +15,7 @@ from baselines.rdcmh.config import RDCMHConfig
 from baselines.rdcmh.model import RDCMH
 from baselines.rdcmh.nets import build_image_net, build_text_net
 from baselines.rdcmh.similarity import SemanticSimilarity
-from baselines.rdcmh.triplets import NUM_POINTS, TripletSampler, query_batches, triplet_batches
+from baselines.rdcmh.triplets import NUM_POINTS, TripletSampler, smallest_ranking_group, triplet_batches
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_batches
 from sdch_tf.data.split import Split
@@ -117,7 +117,7 @@ def check(config: RDCMHConfig, split: Split) -> None:
     if config.num_bins < NUM_POINTS:
         raise InputError(f"RDCMH num_bins = {config.num_bins}: must be at least {NUM_POINTS} (one point of a "
                          "triplet per bin)")
-    smallest = len(query_batches(np.arange(n), config.batch_size)[-1]) if config.triplet_scope == "batch" else n
+    smallest = smallest_ranking_group(n, config.batch_size, config.triplet_scope)
     if smallest - 1 < config.num_bins:
         where = (f"a mini-batch of {smallest} (--batch-size {config.batch_size} over {n} training items)"
                  if config.triplet_scope == "batch" else f"the {n} training items")

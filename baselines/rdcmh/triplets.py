@@ -52,6 +52,12 @@ def query_batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return np.array_split(order, -(-len(order) // batch_size))
 
 
+def smallest_ranking_group(num_items: int, batch_size: int, scope: str) -> int:
+    """The fewest items a query is ranked among, itself included: its mini-batch's (scope "batch";
+    the last, smallest piece of ``query_batches``) or the whole training set's (scope "train")."""
+    return len(query_batches(np.arange(num_items), batch_size)[-1]) if scope == "batch" else num_items
+
+
 class TripletSampler:
     """Draws, for each query, one point from each of three distinct bins of its ranking list.
 
@@ -145,7 +151,7 @@ def triplet_batches(data: CrossModalData, indices, sampler: TripletSampler, batc
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     if int(stop_epoch) <= int(start_epoch):
         raise ValueError(f"stop_epoch must exceed start_epoch, got {start_epoch} .. {stop_epoch}")
-    smallest = len(query_batches(np.arange(n), batch_size)[-1]) if scope == "batch" else n
+    smallest = smallest_ranking_group(n, batch_size, scope)
     if smallest - 1 < sampler.num_bins:
         raise ValueError(f"ranking lists of {smallest - 1} items cannot fill {sampler.num_bins} bins "
                          f"({n} training items, batch_size {batch_size}, scope {scope!r})")
