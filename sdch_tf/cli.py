@@ -36,14 +36,11 @@ EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted — run the same command again to continue"
 
 
-def wants_verbose(argv: Sequence[str] | None) -> bool:
-    argv = sys.argv[1:] if argv is None else argv
-    return "--verbose" in argv or os.environ.get(VERBOSE_ENV, "") not in ("", "0")
-
-
 def quiet_tensorflow_import(verbose: bool = False) -> None:
-    """Import TensorFlow (and Keras) now, keeping its C++ start-up lines off the terminal
-    unless ``verbose``. A no-op once TensorFlow is imported."""
+    """Import TensorFlow (and Keras) now, keeping its C++ start-up lines off the terminal unless
+    ``verbose`` or ``SDCH_TF_VERBOSE``. A no-op once TensorFlow is imported. The training command
+    lines call it once their arguments are parsed: ``--help`` and a bad option cost no import."""
+    verbose = verbose or os.environ.get(VERBOSE_ENV, "") not in ("", "0")
     if verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
     else:
@@ -93,12 +90,8 @@ def _os_error_line(error: OSError) -> str:
 _WRAPPED_INPUT_ERROR = re.compile(r"\b(?:InputError|MatFileError|DatasetFormatError): (.+)")
 
 
-def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None,
-             tensorflow: bool = True) -> int:
-    """``main(argv)`` with every expected failure as one line; TensorFlow imported quietly first
-    unless ``tensorflow`` is False (the figures need none: a 5-second import saved)."""
-    if tensorflow:
-        quiet_tensorflow_import(wants_verbose(argv))
+def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """``main(argv)`` with every expected failure as one line."""
     try:
         return main(argv)
     except KeyboardInterrupt:

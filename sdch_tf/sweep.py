@@ -81,6 +81,7 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parse_args(argv)
+    cli.quiet_tensorflow_import(args.verbose)  # before anything imports TensorFlow
     check_seeds(args.seed, args.runs)
     out = args.out or os.path.join("results", f"{args.preset}-{args.dataset}")
     cli.check_out_dir(out)

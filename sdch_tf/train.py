@@ -109,6 +109,7 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parse_args(argv)
+    cli.quiet_tensorflow_import(args.verbose)  # before anything imports TensorFlow
 
     from sdch_tf.run import experiment, results  # TensorFlow: only once the arguments are parsed
 

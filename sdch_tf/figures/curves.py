@@ -181,7 +181,7 @@ def draw_top_r_curves(cells: dict, out_base: str, bits: int = 32, source: str | 
 def main(argv=None) -> int:
     """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
     (``sdch_tf.cli.run_main``)."""
-    return run_main(_main, argv, tensorflow=False)
+    return run_main(_main, argv)
 
 
 def _main(argv=None) -> int:

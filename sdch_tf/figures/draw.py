@@ -55,7 +55,7 @@ def draw_all(results_dir: str, paper_dir: str = os.path.join("results", "paper")
 def main(argv=None) -> int:
     """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
     (``sdch_tf.cli.run_main``)."""
-    return run_main(_main, argv, tensorflow=False)
+    return run_main(_main, argv)
 
 
 def _main(argv=None) -> int:

@@ -423,7 +423,7 @@ def draw_retrievals(results_dir: str, out_base: str, dataset: str | None = None,
 def main(argv=None) -> int:
     """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
     (``sdch_tf.cli.run_main``)."""
-    return run_main(_main, argv, tensorflow=False)
+    return run_main(_main, argv)
 
 
 def _main(argv=None) -> int:

@@ -262,7 +262,7 @@ def write_table_set(tables: list[Table], out_dir: str) -> list[str]:
 def main(argv=None) -> int:
     """The CLI; bad input, a file-system error or Ctrl-C end as one line and an exit status
     (``sdch_tf.cli.run_main``)."""
-    return run_main(_main, argv, tensorflow=False)
+    return run_main(_main, argv)
 
 
 def _main(argv=None) -> int:
