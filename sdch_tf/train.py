@@ -46,6 +46,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="pretrained image-net weights: bvlc_alexnet.npy (SDCH), imagenet-vgg-f.mat (DCMH, CMHN, "
                         "RDCMH), ResNet-34 .npz (DSPAH)")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
+    p.add_argument("--code-refresh", default=None, choices=("forward", "recorded"),
+                   help="SDCH: B = sign(Z) after each epoch from a forward pass over the training set (SDCH §3.3, "
+                        "the default) or from the Z recorded during the epoch (for comparison)")
+    p.add_argument("--itq-centering", default=None, choices=("joint", "per_modality"),
+                   help="SDCH: centre all m+n z_i together before ITQ (SDCH §4.2, the default) or each modality "
+                        "on its own mean")
     p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
     p.add_argument("--precision", default=None, choices=("fp32", "bf16", "fp16"),
                    help="fp32 (the paper's); bf16 / fp16: Keras mixed precision, fp16 with loss scaling "
@@ -71,7 +77,7 @@ def build_config(args):
          "num_labels": args.num_labels, "label_fraction": args.label_fraction},
         bits=tuple(args.bits) if args.bits else None, epochs=args.epochs, batch_size=args.batch_size,
         weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
-        precision=args.precision,
+        precision=args.precision, code_refresh=args.code_refresh, itq_centering=args.itq_centering,
     )
 
 

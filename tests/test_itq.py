@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sdch_tf.training.itq import itq, sign
+from sdch_tf.training.itq import centre_per_group, itq, sign
 
 
 @pytest.fixture
@@ -55,3 +55,26 @@ def test_procrustes_step_is_optimal(data):
 def test_rejects_too_few_dimensions():
     with pytest.raises(ValueError, match="d >= bits"):
         itq(np.zeros((10, 4)), bits=8)
+
+
+def test_centre_per_group_centres_each_group_on_its_own_mean():
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [10.0, 10.0], [20.0, 30.0], [30.0, 20.0]])
+    groups = np.array([0, 0, 1, 1, 1])
+    want = np.array([[-1.0, -2.0], [1.0, 2.0], [-10.0, -10.0], [0.0, 10.0], [10.0, 0.0]])
+    np.testing.assert_allclose(centre_per_group(x, groups), want)
+    np.testing.assert_array_equal(x[0], [1.0, 2.0])  # the input is not modified
+    with pytest.raises(ValueError, match=r"groups must have shape \(5,\)"):
+        centre_per_group(x, groups[:4])
+
+
+def test_per_group_centring_removes_the_gap_that_joint_itq_follows():
+    # Two clouds far apart along dimension 0: joint centring makes that gap the first principal
+    # direction, so the first bit only says which cloud a row is in.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)) * [0.3, 1.0, 1.0, 1.0]
+    x[100:, 0] += 8.0
+    groups = np.repeat([0, 1], 100)
+    joint = itq(x, 2, iterations=20, seed=0)
+    assert abs(joint.projection[0, 0]) > 0.99
+    per_group = itq(centre_per_group(x, groups), 2, iterations=20, seed=0)
+    assert abs(per_group.projection[0, 0]) < 0.2

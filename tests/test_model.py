@@ -7,7 +7,7 @@ import tensorflow as tf
 from sdch_tf.sdch import losses
 from sdch_tf.training import checkpoint
 from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule, phase_of_epoch
-from sdch_tf.training.itq import itq
+from sdch_tf.training.itq import centre_per_group, itq
 from sdch_tf.sdch.config import preset
 from sdch_tf.sdch.model import FEATURES, HASH, JOINT, SDCH
 
@@ -256,3 +256,82 @@ def test_the_paper_preset_draws_fc4_untruncated_and_the_recorded_presets_keep_th
     with pytest.raises(ValueError, match="fc4_init must be one of"):
         image_net, text_net = tiny_nets()
         SDCH(image_net, text_net, R, N, 0.01, 1.0, 1.0, 0.1, fc4_init="uniform")
+
+
+def numpy_z(model, data):
+    """Z = fc4(f) of every training image and text (rows as in ``codes``), in plain numpy."""
+    def dense(layer, x, relu=False):
+        w, b = (np.asarray(v, np.float64) for v in layer.weights)
+        y = x @ w + b
+        return np.maximum(y, 0.0) if relu else y
+
+    image_layers = [l for l in model.image_net.layers if isinstance(l, keras.layers.Dense)]
+    text_layers = [l for l in model.text_net.layers if isinstance(l, keras.layers.Dense)]
+    f_x = dense(image_layers[1], dense(image_layers[0], data["image"].reshape(N, -1), relu=True))
+    f_y = dense(text_layers[1], dense(text_layers[0], data["text"], relu=True))
+    return dense(model.hash_layer, np.concatenate([f_x, f_y]))
+
+
+def forward_inputs(data):
+    # Uneven batches, as the last batch of the real pipeline is.
+    return lambda: ([data["image"][:10], data["image"][10:]], [data["text"][:7], data["text"][7:]])
+
+
+@pytest.mark.parametrize("centering", ["joint", "per_modality"])
+def test_forward_refresh_takes_b_from_a_forward_pass_with_fixed_parameters(centering):
+    model = make_model()
+    data = tiny_data()
+    dataset = tf.data.Dataset.from_tensor_slices(data).shuffle(N, seed=0).batch(5)
+    state = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            state[epoch] = (numpy_z(model, data), np.array(model.codes), np.array(model.z_record), dict(logs))
+
+    refresh = CodeRefresh(itq_iterations=7, seed=5, source="forward", training_inputs=forward_inputs(data),
+                          itq_centering=centering)
+    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), refresh, Record()])
+
+    z1, codes1, recorded1, logs1 = state[0]
+    start = centre_per_group(z1, np.repeat([0, 1], N)) if centering == "per_modality" else z1
+    np.testing.assert_array_equal(codes1, itq(start, R, iterations=7, seed=5).codes)
+    # Not the recorded Z: every row was recorded before the epoch's later updates.
+    assert not np.allclose(z1, recorded1, atol=1e-4)
+    for epoch in (1, 2):
+        z, codes, _, logs = state[epoch]
+        np.testing.assert_array_equal(codes, np.where(z >= 0, 1.0, -1.0))
+        want = np.mean(np.sum((z[:N] >= 0) != (z[N:] >= 0), axis=1))
+        assert logs["pair_hamming"] == pytest.approx(want)
+        assert logs["refresh_seconds"] > 0 and "stale_bits_image" not in logs
+
+
+def test_recorded_refresh_keeps_the_recorded_z_and_logs_how_stale_it_is():
+    model = make_model()
+    data = tiny_data()
+    dataset = tf.data.Dataset.from_tensor_slices(data).shuffle(N, seed=0).batch(5)
+    state = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            state[epoch] = (numpy_z(model, data), np.array(model.codes), np.array(model.z_record), dict(logs))
+
+    refresh = CodeRefresh(itq_iterations=7, seed=5, source="recorded", training_inputs=forward_inputs(data))
+    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), refresh, Record()])
+    z, codes, recorded, logs = state[2]
+    np.testing.assert_array_equal(codes, np.where(recorded >= 0, 1.0, -1.0))
+    stale = (recorded >= 0) != (z >= 0)
+    assert logs["stale_bits_image"] == pytest.approx(stale[:N].mean())
+    assert logs["stale_bits_text"] == pytest.approx(stale[N:].mean())
+    assert stale.any(), "the network moved within the epoch, so some recorded signs are stale"
+
+
+def test_forward_refresh_needs_the_training_inputs_and_a_known_source():
+    with pytest.raises(ValueError, match="needs training_inputs"):
+        CodeRefresh(source="forward")
+    with pytest.raises(ValueError, match="source must be one of"):
+        CodeRefresh(source="batch")
+    model = make_model()
+    with pytest.raises(ValueError, match="centering must be"):
+        model.initialize_codes_itq(3, 0, np.zeros((2 * N, R)), centering="images")
+    with pytest.raises(ValueError, match="gave 10 training images"):
+        model.training_set_outputs([tiny_data()["image"][:10]], [tiny_data()["text"]])

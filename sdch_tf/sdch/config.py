@@ -38,6 +38,12 @@ class SDCHConfig(RunConfig):
     # untruncated normal with Glorot's variance; "truncated" is Keras' glorot_normal (NOTES.md).
     fc4_init: str = "normal"
     itq_iterations: int = 50              # Gong & Lazebnik (SDCH ref. [13]); SDCH §4.2 initialises B by ITQ
+    # B = sign(Z) with Z from a forward pass with the parameters fixed (SDCH §3.3); "recorded": the Z
+    # each sample had in its last batch, for comparison only (NOTES.md, "The training step and B").
+    code_refresh: str = "forward"
+    # SDCH §4.2: "ITQ with z_i (i = 1..m+n) as the input", centred together; "per_modality" centres
+    # images and texts each on their own mean (NOTES.md, "The ITQ start").
+    itq_centering: str = "joint"
     weights: str | None = None            # path of bvlc_alexnet.npy; None: random init (SDCH §4.2 loads it)
     # SDCH §4.2 gives no scale for the new layers' normal init; scale img-fc3/txt-fc3 on the
     # training data so both modalities start alike (SDCH.initialize_feature_scale).

@@ -5,9 +5,10 @@ SDCH §3 (Fig. 2, Algorithm 1). Θ_f = the image and text pipelines up to img-fc
 
 The per-sample state of Algorithm 1 lives in two non-trainable buffers of shape
 (2·n_train, r), rows [0, n) for the training images and [n, 2n) for their texts:
-``codes`` is B, and ``z_record`` holds the Z each sample had the last time it was in a batch,
-from which B is refreshed after every epoch (docs/reproduction.md §1, as DCMH does with its F and
-G buffers). The staged schedule (``phase``) is set by ``sdch.schedule.StagedSchedule``.
+``codes`` is B, and ``z_record`` holds the Z each sample had the last time it was in a batch.
+After every epoch B = sign(Z) of a forward pass over the training set with the parameters fixed
+(SDCH §3.3; ``training_set_outputs``), or, for comparison only, of ``z_record``
+(docs/reproduction.md §1). The staged schedule (``phase``) is set by ``sdch.schedule.StagedSchedule``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import tensorflow as tf
 from sdch_tf.sdch import losses
 from sdch_tf.training.distribute import gather, num_replicas, store_rows
 from sdch_tf.training.hashing_model import TwoNetworkModel
-from sdch_tf.training.itq import itq
+from sdch_tf.training.itq import centre_per_group, itq
 from sdch_tf.nets.alexnet import linear_initializer
 from sdch_tf.nets.scaling import rescale_output
 
@@ -252,13 +253,41 @@ class SDCH(TwoNetworkModel):
             rescale_output(net, inputs, net.output_shape[-1] ** -0.25)
 
     # ------------------------------------------------------------ B (Eqs. 9–10)
-    def refresh_codes(self):
-        """B = sign(Z) from the Z recorded during the epoch (SDCH Eq. 10, Algorithm 1)."""
-        self.codes.assign(tf.where(self.z_record >= 0, 1.0, -1.0))
+    def training_set_outputs(self, images, texts) -> np.ndarray:
+        """Z of every training sample by a forward pass with Θ_f and Θ_h fixed (SDCH §3.3): float32
+        (2n, r), rows as in ``codes`` (images then texts).
 
-    def initialize_codes_itq(self, iterations, seed):
-        """B by ITQ on all recorded z_i, i = 1..m+n (SDCH §4.2). Returns the ITQ result."""
-        result = itq(np.asarray(self.z_record), self.bits, iterations=iterations, seed=seed)
+        Args:
+            images: batches of the n preprocessed training images in training-set order, centre
+                crops (``pipeline.image_batches``); texts: batches of their texts (``text_batches``).
+        """
+        z = [self._real_outputs("image", images), self._real_outputs("text", texts)]
+        for part, name in zip(z, ("images", "texts")):
+            if len(part) != self.num_train:
+                raise ValueError(f"the forward pass gave {len(part)} training {name}, the model has {self.num_train}")
+        return np.concatenate(z, axis=0)
+
+    def _real_outputs(self, modality, batches) -> np.ndarray:
+        chunks = [np.asarray(self._encoder(modality)(batch), np.float32) for batch in batches]
+        return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, self.bits), np.float32)
+
+    def refresh_codes(self, z=None):
+        """B = sign(Z) (SDCH Eq. 10) of ``z`` (2n, r), the forward pass's Z
+        (``training_set_outputs``), or, when None, of the Z recorded during the epoch."""
+        z = self.z_record if z is None else tf.constant(z, tf.float32)
+        self.codes.assign(tf.where(z >= 0, 1.0, -1.0))
+
+    def initialize_codes_itq(self, iterations, seed, z=None, centering="joint"):
+        """B by ITQ on all z_i, i = 1..m+n (SDCH §4.2): ``z`` (2n, r) from the forward pass, or the
+        recorded Z when None. ``centering``: "joint" centres the m+n rows together, as the paper
+        words it; "per_modality" centres the images and the texts each on their own mean first
+        (``itq.centre_per_group``; docs/reproduction.md §1). Returns the ITQ result."""
+        z = np.asarray(self.z_record if z is None else z, np.float64)
+        if centering == "per_modality":
+            z = centre_per_group(z, np.repeat([0, 1], self.num_train))
+        elif centering != "joint":
+            raise ValueError(f"centering must be 'joint' or 'per_modality', got {centering!r}")
+        result = itq(z, self.bits, iterations=iterations, seed=seed)
         self.codes.assign(result.codes.astype(np.float32))
         return result
 

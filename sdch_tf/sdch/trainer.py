@@ -12,7 +12,7 @@ from sdch_tf.training import precision
 from sdch_tf.sdch.schedule import CodeRefresh, StagedSchedule
 from sdch_tf.sdch.config import SDCHConfig
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing
+from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, text_batches
 from sdch_tf.data.split import Split
 from sdch_tf.sdch.model import SDCH
 from sdch_tf.nets.scaling import initialization_batch
@@ -63,5 +63,13 @@ def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run
 
     Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
     """
-    return fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose,
-                        [StagedSchedule(), CodeRefresh(config.itq_iterations, seed)])
+    prep = preprocessing(config)
+
+    def training_inputs():
+        # Centre crops in training-set order: the rows of B (SDCH §3.3's forward pass).
+        return (image_batches(data, split.train, config.eval_batch_size, prep),
+                text_batches(data, split.train, config.eval_batch_size))
+
+    refresh = CodeRefresh(config.itq_iterations, seed, source=config.code_refresh, training_inputs=training_inputs,
+                          itq_centering=config.itq_centering)
+    return fit_on_pairs(model, config, data, split, prep, run_dir, seed, verbose, [StagedSchedule(), refresh])

@@ -33,6 +33,22 @@ class ITQResult:
         return sign((np.asarray(x, np.float64) - self.mean) @ self.projection @ self.rotation)
 
 
+def centre_per_group(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """x (n, d) with each group's rows centred on that group's own mean; ``groups``: (n,) ids.
+
+    Before a joint ITQ on two modalities' outputs: it removes the gap between their means, which
+    would otherwise be the first principal direction (docs/reproduction.md §1).
+    """
+    x = np.array(x, dtype=np.float64)
+    groups = np.asarray(groups)
+    if groups.shape != (len(x),):
+        raise ValueError(f"groups must have shape ({len(x)},), got {groups.shape}")
+    for group in np.unique(groups):
+        rows = groups == group
+        x[rows] -= x[rows].mean(axis=0)
+    return x
+
+
 def itq(x: np.ndarray, bits: int, iterations: int = 50, seed: int = 0) -> ITQResult:
     """Learn ITQ codes for the rows of x.
 
