@@ -48,7 +48,9 @@ class CMHNConfig(RunConfig):
     # network codes for the database, is what result.json always holds.
     score_unified_codes: bool = False
     weights: str | None = None            # imagenet-vgg-f.mat; CMHN §3 starts from the pretrained VGG-F
-    image_net: VGGFConfig = field(default_factory=VGGFConfig)  # CMHN §3: VGG-F [27] up to FC7
+    # CMHN §3: VGG-F [27] up to FC7. No dropout: CMHN mentions none and imagenet-vgg-f.mat is a
+    # deploy net without it; its fc7 outputs feed Eq. 7's code step (NOTES.md).
+    image_net: VGGFConfig = field(default_factory=lambda: VGGFConfig(dropout=0.0))
 
 
 def _paper() -> CMHNConfig:

@@ -39,6 +39,9 @@ class DCMHConfig(RunConfig):
     # departure, see NOTES.md); 0 keeps the code's 0.01·randn scale.
     output_std: float = 0.0
     weights: str | None = None            # imagenet-vgg-f.mat; None: random init (the code loads it)
+    # code DCMH_demo.m subtracts the weights file's full 224×224 averageImage; False: its channel
+    # means, as the shared pipeline does for the other CNN-F methods (matters only with --weights).
+    average_image: bool = True
     # code net_structure_img.m keeps layers 1–19 of imagenet-vgg-f.mat (a deploy net: no dropout)
     # and sets layer 20 to the r-bit fc8.
     image_net: VGGFConfig = field(default_factory=lambda: VGGFConfig(dropout=0.0))

@@ -29,16 +29,19 @@ from sdch_tf.configs import pretrained_weights
 
 
 @functools.lru_cache(maxsize=4)
-def _file_mean(path: str) -> tuple[float, float, float]:
-    return read_vggf_mean(path)["mean_rgb"]
+def _file_mean(path: str) -> dict:
+    return read_vggf_mean(path)
 
 
 def preprocessing(config: DCMHConfig) -> ImagePreprocessing:
-    """Resize/crop of the image config; the mean is the weights file's when one is given
-    (its average image reduced to channel means), else the config's."""
-    mean = _file_mean(pretrained_weights(config)) if pretrained_weights(config) else config.image_net.mean_rgb
+    """Resize/crop of the image config; the mean is the weights file's when one is given — its
+    full average image with ``config.average_image`` (code DCMH_demo.m subtracts it), else its
+    channel means — and the config's channel means otherwise."""
+    weights = pretrained_weights(config)
+    mean = _file_mean(weights) if weights else {"mean_rgb": config.image_net.mean_rgb, "average_image": None}
+    average = mean["average_image"] if config.average_image else None
     return ImagePreprocessing(resize=config.image_net.resize, crop=config.image_net.input_size,
-                              mean_rgb=tuple(mean), bgr=config.image_net.bgr)
+                              mean_rgb=tuple(mean["mean_rgb"]), bgr=config.image_net.bgr, mean_image=average)
 
 
 def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> DCMH:

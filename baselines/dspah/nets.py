@@ -25,7 +25,7 @@ Decisions: the pool size is the window (and stride) of the average pooling; the 
 linear interpolation with half-pixel centres (``tf.image.resize`` 'bilinear' on a 1-row
 image, which is PyTorch's ``F.interpolate(mode='linear', align_corners=False)``); the common
 length is d (pool size 1 is the BoW vector itself). The ResNet is torchvision's BasicBlock
-layout on a one-channel "image" (ResNet-18 in the paper preset, config.py). Every convolution
+layout on a one-channel "image" (ResNet-34 in the paper preset, DSPAH §IV.B; config.py). Every convolution
 and dense kernel of the text network, attention head included, is drawn from N(0, 0.1²)
 (§IV.B) except the attention logits (zero: the levels start equally weighted); biases are
 zero and BN starts at the identity. ``trainer.build`` then rescales the per-level 1×1

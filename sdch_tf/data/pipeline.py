@@ -19,7 +19,7 @@ epoch's order and crop offsets for training), never images.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,18 +40,26 @@ class ImagePreprocessing:
         crop: side of the square crop fed to the network (227, SDCH §3.2); <= resize.
         mean_rgb: per-channel mean subtracted, in RGB order (that of the loaded weights).
         bgr: reverse the channels to BGR after subtracting the mean (Caffe weights).
+        mean_image: None, or a float32 (h, w, 3) RGB average image subtracted instead of
+            ``mean_rgb`` (MatConvNet's ``averageImage``, as DCMH's code subtracts it), resized
+            bilinearly to crop × crop when its size differs.
     """
 
     resize: int
     crop: int
     mean_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
     bgr: bool = False
+    mean_image: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.resize <= 0 or self.crop <= 0 or self.crop > self.resize:
             raise ValueError(f"need 0 < crop <= resize, got crop={self.crop}, resize={self.resize}")
         if len(self.mean_rgb) != 3:
             raise ValueError(f"mean_rgb must have 3 values (R, G, B), got {self.mean_rgb}")
+        if self.mean_image is not None:
+            shape = np.shape(self.mean_image)
+            if len(shape) != 3 or shape[-1] != 3:
+                raise ValueError(f"mean_image must have shape (h, w, 3), got {shape}")
 
     @classmethod
     def from_config(cls, config: "ImageNetConfig") -> "ImagePreprocessing":
@@ -104,7 +112,19 @@ def preprocess_images(images: tf.Tensor, prep: ImagePreprocessing, offsets: tf.T
         x = x[:, start:start + prep.crop, start:start + prep.crop, :]
     else:
         x = _crop_per_sample(x, offsets, prep.crop, height, width)
+    if prep.mean_image is not None:
+        return tf.cast(x, tf.float32) - _average_image(prep)
     return tf.cast(x, tf.float32) - tf.constant(mean, tf.float32)
+
+
+def _average_image(prep: ImagePreprocessing) -> tf.Tensor:
+    """prep.mean_image as float32 (crop, crop, 3) in the output channel order."""
+    image = np.asarray(prep.mean_image, np.float32)
+    if prep.bgr:
+        image = image[..., ::-1]
+    if image.shape[:2] != (prep.crop, prep.crop):
+        return tf.image.resize(tf.constant(image), (prep.crop, prep.crop), method="bilinear")
+    return tf.constant(image, tf.float32)
 
 
 def _crop_per_sample(x: tf.Tensor, offsets: tf.Tensor, crop: int, height: int, width: int) -> tf.Tensor:

@@ -31,7 +31,8 @@ def config_dict(config, bits: int | None = None) -> dict:
 # Config fields added after result sets were recorded, at the value that reproduces the
 # behaviour from before they existed: at that value they are left out of the digest, so the
 # recorded runs keep their ids (and are reused, not retrained).
-_NEUTRAL_FIELDS = {"precision": "fp32", "fc4_init": "truncated", "code_refresh": "recorded", "itq_centering": "joint"}
+_NEUTRAL_FIELDS = {"precision": "fp32", "fc4_init": "truncated", "code_refresh": "recorded", "itq_centering": "joint",
+                   "average_image": True}
 
 
 def config_digest(config) -> str:

@@ -13,6 +13,7 @@ from baselines.dcmh.losses import objective, step_loss_terms
 from baselines.dcmh.model import IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.trainer import build, epoch_batches, preprocessing, steps_per_epoch
 from sdch_tf import train
+from sdch_tf.data.pipeline import preprocess_images
 from sdch_tf.run import experiment
 from tests.nets.test_vggf import random_weights, write_vggf_mat
 
@@ -278,3 +279,25 @@ def test_cpu_preset_learns_on_the_synthetic_set(tmp_path):
     result, _ = experiment.run(METHOD, config, data, 32, 0, str(tmp_path), verbose=0)
     assert result["map_i2t"] > result["untrained"]["map_i2t"] + 0.1
     assert result["map_t2i"] > result["untrained"]["map_t2i"] + 0.1
+
+
+def test_paper_preprocessing_subtracts_the_full_average_image_of_the_weights_file(tmp_path):
+    # code DCMH_demo.m: im - averageImage, pixel by pixel (224×224 images, no crop).
+    rng = np.random.default_rng(5)
+    average = (np.array([120.0, 110.0, 100.0]) + rng.uniform(-9, 9, (224, 224, 3))).astype(np.float32)
+    weights = random_weights(SMOKE.image_net, rng)
+    path = write_vggf_mat(tmp_path / "vgg-f.mat", weights, "old", average=average)
+    paper = dataclasses.replace(preset("paper"), weights=str(path))
+    images = rng.integers(0, 256, (2, 224, 224, 3)).astype(np.uint8)
+    got = preprocess_images(tf.constant(images), preprocessing(paper)).numpy()
+    np.testing.assert_allclose(got, images.astype(np.float32) - average, rtol=0, atol=1e-4)
+    channels = preprocess_images(tf.constant(images), preprocessing(dataclasses.replace(paper, average_image=False)))
+    np.testing.assert_allclose(channels.numpy(), images - average.astype(np.float64).mean(axis=(0, 1)), atol=1e-3)
+    # A smaller crop gets the average image resized to it (the cpu sizes with --weights).
+    small = dataclasses.replace(paper, image_net=SMOKE.image_net)
+    prep = preprocessing(small)
+    out = preprocess_images(tf.constant(images[:, :prep.resize, :prep.resize]), prep).numpy()
+    want = images[:, :prep.resize, :prep.resize][:, prep.centre_offset:prep.centre_offset + prep.crop,
+                                                  prep.centre_offset:prep.centre_offset + prep.crop] - \
+        tf.image.resize(average, (prep.crop, prep.crop)).numpy()
+    np.testing.assert_allclose(out, want, atol=1e-3)
