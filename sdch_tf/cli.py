@@ -19,6 +19,7 @@ temporary file and shows what it caught only if the import fails. ``--verbose`` 
 """
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import re
@@ -67,6 +68,19 @@ def quiet_tensorflow_import(verbose: bool = False) -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def parse_top_k(text: str) -> int | str:
+    """``--top-k`` of every command: a positive integer K, or "all" (the whole database)."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a positive integer nor 'all'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1 (or 'all')")
+    return value
 
 
 def check_out_dir(path: str, flag: str = "--out") -> None:

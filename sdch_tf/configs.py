@@ -62,7 +62,9 @@ class RunConfig:
     bits: tuple[int, ...] = (16, 32, 64)  # SDCH Tables 2–3: the code lengths of the tables' columns
     epochs: int = 1                       # every method sets its own
     batch_size: int = 64                  # every method sets its own
-    top_k: int = 500                      # SDCH §4.2: mAP@R with R = 500, for every method (docs/reproduction.md §3)
+    # SDCH §4.2: mAP@R with R = 500, for every method (docs/reproduction.md §3); None: MAP over the whole
+    # database (DCMH's code, CMHN, DSPAH, RDCMH). Evaluation only: a finished run is rescored, not retrained.
+    top_k: int | None = 500
     eval_batch_size: int = 256            # encoding batch size: no effect on the codes
     weights: str | None = None            # the pretrained image-net file; None: random initialisation
     jit_compile: bool = False             # XLA-compile the train step (--jit)
@@ -117,6 +119,14 @@ def pick_preset(presets: dict, name: str):
 
 # The command-line option of a config field, for messages (default: --field-name).
 _FLAGS = {"jit_compile": "--jit"}
+
+
+def with_top_k(config, top_k: int | str | None):
+    """``config`` with a parsed ``--top-k`` (``cli.parse_top_k``): K, "all" (the whole database:
+    ``top_k`` None) or None (the preset's)."""
+    if top_k is None:
+        return config
+    return dataclasses.replace(config, top_k=None if top_k == "all" else int(top_k))
 
 
 def build_config(method: str, preset: str, data: dict | None = None, **fields):

@@ -20,7 +20,7 @@ import sys
 
 from sdch_tf import cli
 from sdch_tf.config_checks import check_seeds
-from sdch_tf.configs import PRESET_NAMES, build_config
+from sdch_tf.configs import PRESET_NAMES, build_config, with_top_k
 from sdch_tf.input_errors import InputError
 from sdch_tf.registry import METHODS
 from sdch_tf.train import DATASETS
@@ -53,6 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weights", action="append", default=[], metavar="METHOD=PATH",
                    help="pretrained weights per method (repeatable): sdch=bvlc_alexnet.npy, "
                         "dcmh/cmhn/rdcmh=imagenet-vgg-f.mat, dspah=resnet34.npz")
+    p.add_argument("--top-k", type=cli.parse_top_k, default=None, metavar="K|all",
+                   help="cut-off R of the recorded mAP@R (default 500, SDCH §4.2); 'all': the whole-database MAP "
+                        "(always recorded too). Finished runs are rescored from their codes, not retrained")
     p.add_argument("--sensitivity", action="store_true",
                    help="also run Figure 6's sweeps of gamma and beta1..beta3 (SDCH, 64 bits, one seed)")
     p.add_argument("--out", default=None, help="result set directory (default results/<preset>-<dataset>)")
@@ -71,8 +74,8 @@ def build_plan(args, out: str):
     seeds = range(args.seed, args.seed + args.runs)
     data = {"dataset": args.dataset, "data_dir": args.data_dir}
     for method in args.methods:
-        config = build_config(method, args.preset, data, weights=weights.get(method),
-                              bits=tuple(args.bits) if args.bits else None)
+        config = with_top_k(build_config(method, args.preset, data, weights=weights.get(method),
+                                         bits=tuple(args.bits) if args.bits else None), args.top_k)
         plan += [run_plan.PlannedRun(config, bits, seed, out) for bits in config.bits for seed in seeds]
     if args.sensitivity:
         base = build_config("sdch", args.preset, data, weights=weights.get("sdch"))

@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="pretrained image-net weights: bvlc_alexnet.npy (SDCH), imagenet-vgg-f.mat (DCMH, CMHN, "
                         "RDCMH), ResNet-34 .npz (DSPAH)")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
+    p.add_argument("--top-k", default=None, type=cli.parse_top_k, metavar="K|all",
+                   help="cut-off R of the reported mAP@R (500, SDCH §4.2); 'all': MAP over the whole database "
+                        "(always recorded too, as map_all_*). A finished run is rescored from its codes, not retrained")
     p.add_argument("--code-refresh", default=None, choices=("forward", "recorded"),
                    help="SDCH: B = sign(Z) after each epoch from a forward pass over the training set (SDCH §3.3, "
                         "the default) or from the Z recorded during the epoch (for comparison)")
@@ -71,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args):
     """The preset's config with the command line's overrides, range-checked (``InputError``)."""
-    return configs.build_config(
+    config = configs.build_config(
         args.method, args.preset,
         {"dataset": args.dataset, "data_dir": args.data_dir, "num_query": args.num_query, "num_train": args.num_train,
          "num_labels": args.num_labels, "label_fraction": args.label_fraction},
@@ -79,6 +82,7 @@ def build_config(args):
         weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
         precision=args.precision, code_refresh=args.code_refresh, itq_centering=args.itq_centering,
     )
+    return configs.with_top_k(config, args.top_k)
 
 
 def runtime_setup(args, batch_size: int):
@@ -146,7 +150,7 @@ def _main(argv=None) -> int:
             runs.append(result)
             paths.append(path)
 
-    print(f"\n{config.method.upper()} on {data.name} (preset {config.preset}), mAP@{config.top_k}, "
+    print(f"\n{config.method.upper()} on {data.name} (preset {config.preset}), {results.metric_label(config.top_k)}, "
           f"{args.runs} run(s) per code length")
     print(results.format_summary(results.summarize(runs), config.top_k))
     print("\nResult files:")

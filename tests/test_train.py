@@ -170,3 +170,43 @@ def test_a_flag_the_method_has_no_field_for_is_refused(monkeypatch):
     assert train.build_config(train.parse_args(["--epochs", "2"])).epochs == 2
     with pytest.raises(InputError, match="--optimizer does not apply to --method sdch"):
         train.build_config(train.parse_args(["--optimizer", "sgd"]))
+
+
+def test_another_top_k_rescores_the_finished_run_from_its_codes_without_retraining(tmp_path, capsys):
+    from sdch_tf.retrieval import metrics
+    from sdch_tf.run import experiment
+
+    out = tmp_path / "out"
+    assert train.main(["--preset", "smoke", "--out", str(out), "--quiet"]) == 0
+    (path,) = out.glob("runs/*/result.json")
+    first = json.loads(path.read_text())
+    checkpoint_mtime = (path.parent / "checkpoint.npz").stat().st_mtime_ns
+    capsys.readouterr()
+
+    assert train.main(["--preset", "smoke", "--out", str(out), "--quiet", "--top-k", "all"]) == 0
+    printed = capsys.readouterr().out
+    assert "(preset smoke), MAP," in printed and "mAP@500" not in printed
+    assert list(out.glob("runs/*/result.json")) == [path]  # the same run: the cut-off does not identify it
+    whole = json.loads(path.read_text())
+    assert whole["top_k"] is None and whole["config"]["top_k"] is None
+    assert whole["map_i2t"] == pytest.approx(first["map_all_i2t"]) and whole["map_t2i"] == pytest.approx(first["map_all_t2i"])
+    assert whole["untrained"]["map_i2t"] == pytest.approx(first["untrained"]["map_all_i2t"])
+    assert (path.parent / "checkpoint.npz").stat().st_mtime_ns == checkpoint_mtime
+
+    # Any K: mAP@K of the saved codes, as the metric computes it.
+    assert train.main(["--preset", "smoke", "--out", str(out), "--quiet", "--top-k", "7"]) == 0
+    at7 = json.loads(path.read_text())
+    codes = experiment.load_codes(path.parent / experiment.CODES_FILE)
+    data = experiment.load_data(train.build_config(train.parse_args(["--preset", "smoke"])).data)
+    split = experiment.split_for(train.build_config(train.parse_args(["--preset", "smoke"])).data, data, 0)
+    want = metrics.mean_average_precision(codes["query_image"], codes["db_text"], data.labels[split.query],
+                                          data.labels[split.database], top_k=7)
+    assert at7["top_k"] == 7 and at7["map_i2t"] == pytest.approx(want)
+    assert at7["map_i2t"] != pytest.approx(first["map_i2t"])
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "five"])
+def test_a_bad_top_k_is_refused(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--top-k", value])
+    assert exit_info.value.code == 2 and "--top-k" in capsys.readouterr().err

@@ -57,6 +57,10 @@ def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _is_top_k(x) -> bool:
+    return x is None or _is_int(x)  # None: the whole database
+
+
 def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -64,7 +68,7 @@ def _is_number(x) -> bool:
 # Keys every finished run records (sdch_tf.run.experiment.run) that the tables and figures read, with
 # their type; then keys some runs lack (older ones) but that must have this type when present.
 REQUIRED_KEYS = {"method": (str, "a string"), "dataset": (str, "a string"), "bits": (_is_int, "an integer"),
-                 "seed": (_is_int, "an integer"), "run_id": (str, "a string"), "top_k": (_is_int, "an integer"),
+                 "seed": (_is_int, "an integer"), "run_id": (str, "a string"), "top_k": (_is_top_k, "an integer or null"),
                  "map_i2t": (_is_number, "a number"), "map_t2i": (_is_number, "a number")}
 OPTIONAL_KEYS = {"curves": (dict, "an object"), "timing": (dict, "an object"), "epochs": (list, "a list"),
                  "config": (dict, "an object"), "retrievals": (dict, "an object")}

@@ -53,7 +53,7 @@ class SweepSeries:
     runs: np.ndarray            # int (V,): seeds averaged at each value
     mean: dict                  # direction -> float64 (V,)
     std: dict                   # direction -> float64 (V,), population std (0 for one seed)
-    top_k: int = 500            # R of the recorded mAP@R (SDCH §4.2: 500)
+    top_k: int | None = 500     # R of the recorded mAP@R (SDCH §4.2: 500); None: the whole database
 
 
 def _base_config(run: dict, param: str) -> str:
@@ -95,7 +95,7 @@ def sweep_series(runs: list[dict], param: str, bits: int = SWEEP_BITS) -> dict[s
             param, dataset, values, np.array([len(by_value[v]) for v in values]),
             mean={d: np.array([m.mean() for m in maps[d]]) for d in DIRECTIONS},
             std={d: np.array([m.std() for m in maps[d]]) for d in DIRECTIONS},
-            top_k=int(by_base[base][0].get("top_k", 500)))
+            top_k=by_base[base][0].get("top_k", 500))
     return series
 
 
@@ -112,7 +112,10 @@ def load_sweeps(results_dir: str, bits: int = SWEEP_BITS) -> dict[str, dict[str,
 
 def _map_label(sweeps: dict) -> str:
     top_k = {s.top_k for by_dataset in sweeps.values() for s in by_dataset.values()}
-    return f"mAP@{top_k.pop()}" if len(top_k) == 1 else "mAP@R"
+    if len(top_k) != 1:
+        return "mAP@R"
+    only = top_k.pop()
+    return "MAP" if only is None else f"mAP@{only}"
 
 
 def _log_x(ax, values):

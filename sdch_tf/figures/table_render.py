@@ -1,6 +1,6 @@
 """Render a ``tables.Table`` (SDCH Tables 2–4 as data) to Markdown, LaTeX (booktabs) or plain aligned text.
 
-Every renderer prints a value cell the same way: our ``mean ± std`` (bold when best), then ``n=k`` when
+Every renderer prints a value cell the same way: our ``mean ± std`` (bold when best, ``†`` when that lead passes the paired test), then ``n=k`` when
 the cell's number of runs is not the table's usual one, then the paper's value in parentheses
 (``—`` when the paper has a column there but no value). Only the bold, ``±`` and escaping differ.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "<": r"$<$", ">": r"$>$", "|": r"\textbar{}", "±": r"$\pm$", "—": "---", "–": "--",
-                 "→": r"$\to$", "§": r"\S{}", "×": r"$\times$"}
+                 "→": r"$\to$", "§": r"\S{}", "×": r"$\times$", "†": r"\textsuperscript{\dag}"}
 
 
 def ours_text(entry, pm: str = "±") -> str:
@@ -40,6 +40,8 @@ def _cell(entry, bold, mark, pm="±", dash="—", escape=_same) -> str:
     ours = ours_text(entry, pm) if entry.text is None else escape(entry.text)
     if entry.best:
         ours = bold(ours)
+    if entry.significant:
+        ours += escape("†")
     if entry.mark_n:
         ours += mark(entry.n)
     return ours + paper_text(entry, dash, escape)

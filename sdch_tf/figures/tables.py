@@ -1,10 +1,12 @@
 """SDCH Tables 2, 3 and 4 (§4.3) rebuilt from recorded runs, with the paper's value beside each of ours.
 
     python -m sdch_tf.figures.tables --results results/cpu-synthetic [--paper results/paper] [--out DIR]
-        [--preset cpu] [--no-paper-datasets] [--paper-rows]
+        [--preset cpu] [--no-paper-datasets] [--paper-rows] [--top-k K|all]
 
-Table 2 / 3: mAP@top_k Image→Text (``map_i2t``) / Text→Image (``map_t2i``); rows are methods, columns
-dataset × code length. Table 4: running time per (method, dataset): epochs, training seconds, hash time
+Table 2 / 3: mAP@top_k Image→Text (``map_i2t``) / Text→Image (``map_t2i``), or with ``--top-k all`` the
+MAP over the whole database (``map_all_i2t`` / ``map_all_t2i``); rows are methods, columns
+dataset × code length; mean ± std over the seeds, and a paired t-test over seeds for the best of each
+column (``paired_lead``). Table 4: running time per (method, dataset): epochs, training seconds, hash time
 per image / text in ms, device. A table is first built as data (``Table``: label columns, value columns,
 ``Entry`` cells holding mean/std/n/paper value/best flag), then rendered by ``table_render`` to
 Markdown, LaTeX or plain text. Nothing is trained: only ``<results>/runs/*/result.json`` is read.
@@ -18,11 +20,13 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import stats
 
 from sdch_tf.atomic import atomic_write_text
-from sdch_tf.cli import run_main
+from sdch_tf.cli import parse_top_k, run_main
 from sdch_tf.figures import collect, staging, style, table_render
 from sdch_tf.figures.paper_numbers import PaperTable, load_paper_tables, paper_value
+from sdch_tf.input_errors import InputError
 
 DIGITS = 3  # mAP as printed in SDCH Tables 2–3
 TIMING_DIGITS = {"train_seconds": 0, "encode_ms_per_image": 3, "encode_ms_per_text": 3}
@@ -30,6 +34,9 @@ TIMING_DIGITS = {"train_seconds": 0, "encode_ms_per_image": 3, "encode_ms_per_te
 TIMING_PAPER_KEYS = {"train_seconds": "train_seconds", "encode_ms_per_image": "hash_ms_image",
                      "encode_ms_per_text": "hash_ms_text"}
 SCORE_TABLES = {"table2": ("sdch-table2", "map_i2t", "i2t"), "table3": ("sdch-table3", "map_t2i", "t2i")}
+# The two-sided level of the paired t-test that marks a column's best as ahead of every other method.
+SIGNIFICANCE = 0.05
+SIGNIFICANT_MARK = "†"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Entry:
     paper_digits: int = DIGITS
     text: str | None = None
     mark_n: bool = False
+    significant: bool = False  # the best of its column, ahead of every other by a paired test over seeds
 
 
 @dataclass(frozen=True)
@@ -133,12 +141,16 @@ def score_table(cells: dict, metric: str, paper: PaperTable | None = None, *, na
         grid.append((label, True, row))
 
     common, n_line = _n_note([e for _, _, row in grid for e in row])
-    best = []
-    for j in range(len(columns)):
+    best, lead = [], []
+    for j, (d, b) in enumerate(columns):
         printed = [round(row[j].mean, DIGITS) for _, is_ours, row in grid if is_ours and row[j].mean is not None]
         best.append(max(printed) if printed else None)
+        ranked = sorted((cells[(m, d, b)] for m in methods if (m, d, b) in cells and cells[(m, d, b)].values(metric).size),
+                        key=lambda cell: -cell.values(metric).mean())
+        lead.append(len(ranked) > 1 and paired_lead(ranked[0], ranked[1:], metric))
     rows = tuple(Row((label,), tuple(
         replace(e, best=is_ours and e.mean is not None and round(e.mean, DIGITS) == best[j],
+                significant=is_ours and e.mean is not None and round(e.mean, DIGITS) == best[j] and lead[j],
                 mark_n=e.mean is not None and e.n != common) for j, e in enumerate(row)))
         for label, is_ours, row in grid)
 
@@ -147,12 +159,71 @@ def score_table(cells: dict, metric: str, paper: PaperTable | None = None, *, na
     notes = [n_line, f"In parentheses: the paper's value (SDCH {paper.label}); "
              f"— where the paper does not report it." if paper is not None else "No paper values loaded.",
              "Bold: best of ours per column (printed ties all bold); the paper's own best is not bolded.",
+             f"{SIGNIFICANT_MARK}: the best mean is above every other method's in its column by a paired t-test over "
+             f"the seeds both ran (two-sided, p < {SIGNIFICANCE}); without {SIGNIFICANT_MARK} the lead is within "
+             "the seed-to-seed spread.",
              f"Results: {source}; {info}."]
-    top_k = sorted({int(r["top_k"]) for r in runs})
-    if paper is not None and paper.top_k is not None and top_k != [paper.top_k]:
-        notes.append(f"Caution: ours are mAP@{'/'.join(map(str, top_k))}, the paper's mAP@{paper.top_k}.")
+    label = metric_label(metric, runs)
+    if paper is not None and paper.top_k is not None and label != f"mAP@{paper.top_k}":
+        notes.append(f"Caution: ours are {label}, the paper's mAP@{paper.top_k}.")
     return Table(name=name, title=title, stub=("Method",), groups=groups,
                  columns=tuple(f"{b} bits" for _, b in columns), rows=rows, notes=tuple(notes))
+
+
+def paired_lead(best, others, metric: str, level: float = SIGNIFICANCE) -> bool:
+    """Whether ``best`` (a ``collect.Cell``) is ahead of every cell of ``others`` on ``metric`` by a
+    two-sided paired t-test over the seeds both ran (runs with one seed share the split, the query
+    set and the batch order, so they pair), at ``level``. False when a pair shares fewer than two
+    seeds. A t-test rather than Wilcoxon's signed-rank test: over five seeds the latter's smallest
+    two-sided p is 1/16, so it could never reach 0.05."""
+    def by_seed(cell):
+        return {int(r["seed"]): float(r[metric]) for r in cell.runs if metric in r}
+
+    ours = by_seed(best)
+    for other in others:
+        theirs = by_seed(other)
+        seeds = sorted(set(ours) & set(theirs))
+        if len(seeds) < 2:
+            return False
+        a, b = np.array([ours[s] for s in seeds]), np.array([theirs[s] for s in seeds])
+        if not a.mean() > b.mean():
+            return False
+        diff = a - b
+        if np.all(diff == diff[0]):  # no spread: the t statistic is undefined; equal gains every seed
+            continue
+        if stats.ttest_rel(a, b).pvalue >= level:
+            return False
+    return True
+
+
+def metric_label(metric: str, runs) -> str:
+    """"MAP" for the whole-database keys, else "mAP@K" with the runs' recorded K(s)."""
+    if metric.startswith("map_all_"):
+        return "MAP"
+    cutoffs = {r.get("top_k", 500) for r in runs}
+    return "/".join("MAP" if k is None else f"mAP@{k}" for k in sorted(cutoffs, key=lambda k: (k is None, k or 0)))
+
+
+def metric_keys(cells: dict, top_k: str | int | None) -> tuple[tuple[str, str], str]:
+    """The (I→T, T→I) result keys the score tables show, and their label.
+
+    ``top_k`` None: what the runs recorded (``map_i2t``/``map_t2i``); "all": the whole-database MAP
+    (``map_all_*``); an integer K: the recorded keys, which must be mAP@K in every run
+    (``InputError`` naming a run that is not, and how to rescore it without retraining)."""
+    runs = [r for cell in cells.values() for r in cell.runs]
+    if top_k == "all":
+        missing = [r["run_id"] for r in runs if "map_all_i2t" not in r or "map_all_t2i" not in r]
+        if missing:
+            raise InputError(f"{len(missing)} run(s) have no whole-database MAP (map_all_*), e.g. {missing[0]}: "
+                             "they were recorded before it was; rerun them with --fresh, or leave out --top-k all")
+        return ("map_all_i2t", "map_all_t2i"), "MAP"
+    if top_k is not None:
+        other = [r for r in runs if r.get("top_k", 500) != int(top_k)]
+        if other:
+            raise InputError(f"run {other[0]['run_id']} holds {metric_label('map_i2t', other[:1])}, not mAP@{top_k}: "
+                             f"rerun its train command with --top-k {top_k} (it is rescored from its saved codes, "
+                             "not retrained)")
+    return ("map_i2t", "map_t2i"), metric_label("map_i2t", runs)
 
 
 def _spread(values: list[float], digits: int) -> Entry:
@@ -210,24 +281,24 @@ def timing_table(cells: dict, paper: PaperTable | None = None, *, name: str = "t
 
 def build_tables(results_dir: str, paper_dir: str | None = os.path.join("results", "paper"),
                  preset: str | None = None, paper_datasets: bool = True,
-                 paper_rows: bool = False) -> list[Table]:
+                 paper_rows: bool = False, top_k: str | int | None = None) -> list[Table]:
     """Tables 2, 3 and 4 of the result set ``results_dir``. Raises FileNotFoundError when it holds no run
-    (of ``preset``), or when ``paper_dir`` is given but missing; ``paper_dir=None``: no paper values."""
+    (of ``preset``), or when ``paper_dir`` is given but missing; ``paper_dir=None``: no paper values.
+    ``top_k``: see ``metric_keys``."""
     return tables_from_cells(collect.load_cells(results_dir, preset), paper_dir, results_dir, paper_datasets,
-                             paper_rows)
+                             paper_rows, top_k)
 
 
 def tables_from_cells(cells: dict, paper_dir: str | None, source: str, paper_datasets: bool = True,
-                      paper_rows: bool = False) -> list[Table]:
+                      paper_rows: bool = False, top_k: str | int | None = None) -> list[Table]:
     """Tables 2, 3 and 4 from ``collect.load_cells`` output; ``source`` names the result set in the notes."""
     if paper_dir is not None and not os.path.isdir(paper_dir):
         raise FileNotFoundError(f"no paper numbers at {paper_dir!r}")
     paper = load_paper_tables(paper_dir) if paper_dir is not None else {}
-    top_k = sorted({int(r["top_k"]) for cell in cells.values() for r in cell.runs})
-    at = "/".join(map(str, top_k))
+    keys, label = metric_keys(cells, top_k)
     tables = []
-    for name, (paper_id, metric, direction) in SCORE_TABLES.items():
-        title = f"Table {name[-1]} (SDCH §4.3): mAP@{at}, {style.DIRECTION_NAMES[direction]}"
+    for (name, (paper_id, _, direction)), metric in zip(SCORE_TABLES.items(), keys):
+        title = f"Table {name[-1]} (SDCH §4.3): {label}, {style.DIRECTION_NAMES[direction]}"
         tables.append(score_table(cells, metric, paper.get(paper_id), name=name, title=title, source=source,
                                   paper_datasets=paper_datasets, paper_rows=paper_rows))
     tables.append(timing_table(cells, paper.get("sdch-table4"), name="table4", source=source,
@@ -273,8 +344,12 @@ def _main(argv=None) -> int:
     p.add_argument("--preset", default=None, help="only runs of this preset")
     p.add_argument("--no-paper-datasets", action="store_true", help="only the datasets we ran")
     p.add_argument("--paper-rows", action="store_true", help="add the methods only the paper reports")
+    p.add_argument("--top-k", type=parse_top_k, default=None, metavar="K|all",
+                   help="'all': MAP over the whole database (map_all_*); K: check that the runs hold mAP@K "
+                        "(default: what the runs recorded, mAP@500)")
     args = p.parse_args(argv)
-    tables = build_tables(args.results, args.paper, args.preset, not args.no_paper_datasets, args.paper_rows)
+    tables = build_tables(args.results, args.paper, args.preset, not args.no_paper_datasets, args.paper_rows,
+                          args.top_k)
     for table in tables:
         print(table_render.plain(table), end="\n\n")
     written = write_table_set(tables, args.out or os.path.join(args.results, "tables"))

@@ -28,6 +28,8 @@ from sdch_tf.registry import Method
 
 UNTRAINED_FILE = "untrained.json"
 CODES_FILE = "codes.npz"
+UNTRAINED_CODES_FILE = "codes_untrained.npz"
+MAP_KEYS = ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i")
 # One lock file per run id, held while a process trains that run (atomic.exclusive_lock).
 LOCK_DIR = ".locks"
 
@@ -120,6 +122,8 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
             check_recorded_run(final, identity, existing)
             if verbose:
                 print(f"Reusing the finished run in {final} (pass --fresh to train again)")
+            if existing.get("top_k", 500) != config.top_k:
+                existing = rescore(final, existing, config.top_k, data, split, verbose)
             return existing, os.path.join(final, results.RESULT_FILE)
         directory = staging if fresh and os.path.isdir(final) else final
         if directory == staging and os.path.isdir(staging):
@@ -142,6 +146,53 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
             raise
 
 
+def save_codes(path: str, codes: dict) -> None:
+    """The codes of ``evaluation.encode_split`` packed (``np.packbits(codes > 0, axis=1)``) with
+    their (n, bits) shapes, written atomically."""
+    packed = {name: np.packbits(np.asarray(c) > 0, axis=1) for name, c in codes.items()}
+    shapes = {f"{name}_shape": np.asarray(np.shape(c), np.int64) for name, c in codes.items()}
+    atomic.atomic_write(path, lambda f: np.savez(f, **packed, **shapes))
+
+
+def load_codes(path: str) -> dict:
+    """``save_codes``'s file back as int8 codes in {−1, +1}."""
+    try:
+        with np.load(path) as f:
+            codes = {}
+            for name in ("query_image", "query_text", "db_image", "db_text"):
+                n, bits = (int(v) for v in f[f"{name}_shape"])
+                bits01 = np.unpackbits(f[name], axis=1, count=bits)[:n]
+                codes[name] = np.where(bits01 > 0, 1, -1).astype(np.int8)
+    except (OSError, ValueError, KeyError) as e:
+        raise CorruptRunFile(f"run file {path} cannot be read ({e}); {atomic.RUN_FILE_HINT}") from None
+    return codes
+
+
+def rescore(run_dir: str, result: dict, top_k: int | None, data: CrossModalData, split: Split,
+            verbose: int = 1) -> dict:
+    """The finished run's result at another cut-off, from its saved codes (no retraining): mAP@top_k
+    (whole-database MAP when None) as ``map_i2t`` / ``map_t2i``, and the untrained networks' when
+    their codes were saved (else None); result.json is rewritten atomically with the new ``top_k``."""
+    codes_path = os.path.join(run_dir, CODES_FILE)
+    if not os.path.exists(codes_path):
+        raise CorruptRunFile(f"the finished run in {run_dir} was recorded at {results.metric_label(result.get('top_k'))} "
+                             f"and has no {CODES_FILE} to rescore it at {results.metric_label(top_k)}; pass --fresh "
+                             "to train it again, or keep its cut-off")
+    scored = evaluation.score(load_codes(codes_path), data, split, top_k, curves=False)
+    untrained_path = os.path.join(run_dir, UNTRAINED_CODES_FILE)
+    if os.path.exists(untrained_path):
+        before = evaluation.score(load_codes(untrained_path), data, split, top_k, curves=False)
+        untrained = {**result["untrained"], **{k: float(before[k]) for k in MAP_KEYS}}
+    else:
+        untrained = {**result["untrained"], "map_i2t": None, "map_t2i": None}
+    rescored = {**result, "top_k": top_k, **{k: float(scored[k]) for k in MAP_KEYS}, "untrained": untrained}
+    rescored["config"] = {**result.get("config", {}), "top_k": top_k}
+    results.write_result(run_dir, rescored)
+    if verbose:
+        print(f"Rescored {run_dir} at {results.metric_label(top_k)} from its saved codes")
+    return rescored
+
+
 def _identity_or_none(run_dir: str) -> dict | None:
     try:
         return training.read_identity(run_dir)
@@ -156,7 +207,7 @@ def run_identity(config, data: CrossModalData, split: Split, bits: int, seed: in
     follow the epoch."""
     return checkpoint.normalized({
         "method": config.method, "bits": int(bits), "seed": int(seed),
-        "config": results.config_dict(config, bits),
+        "config": results.training_config_dict(config, bits),
         "data": {"name": data.name, "num_samples": int(data.num_samples), "text_dim": int(data.text_dim),
                  "num_labels": int(data.num_labels), "image_shape": [int(d) for d in data.image_shape]},
         "split": {"sizes": split.sizes(), "query": training.fingerprint(split.query),
@@ -207,20 +258,21 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
     else:
         if verbose:
             print("Scoring the untrained networks")
-        scored = evaluation.evaluate(hasher, data, split, prep, config.top_k, config.eval_batch_size, curves=False)
-        untrained = {k: scored[k] for k in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i", "ndcg_i2t",
-                                            "ndcg_t2i")}
+        untrained_codes, _ = evaluation.encode_split(hasher, data, split, prep, config.eval_batch_size)
+        scored = evaluation.score(untrained_codes, data, split, config.top_k, curves=False)
+        untrained = {k: scored[k] for k in (*MAP_KEYS, "ndcg_i2t", "ndcg_t2i")}
+        # Kept so that the untrained networks can be rescored at another cut-off too (``rescore``).
+        save_codes(os.path.join(directory, UNTRAINED_CODES_FILE), untrained_codes)
         atomic_write_json(untrained_path, untrained)
     if verbose:
-        print(f"Untrained mAP@{config.top_k}: I→T {untrained['map_i2t']:.4f}, T→I {untrained['map_t2i']:.4f}")
+        print(f"Untrained {results.metric_label(config.top_k)}: I→T {untrained['map_i2t']:.4f}, "
+              f"T→I {untrained['map_t2i']:.4f}")
     epochs = method.fit(hasher, config, data, split, directory, seed, verbose)
     if verbose:
         print("Evaluating")
     codes, timing = evaluation.encode_split(hasher, data, split, prep, config.eval_batch_size, verbose > 0)
     scored = {**evaluation.score(codes, data, split, config.top_k, curves=True), "timing": timing}
-    packed = {name: np.packbits(np.asarray(c) > 0, axis=1) for name, c in codes.items()}
-    shapes = {f"{name}_shape": np.asarray(np.shape(c), np.int64) for name, c in codes.items()}
-    atomic.atomic_write(os.path.join(directory, CODES_FILE), lambda f: np.savez(f, **packed, **shapes))
+    save_codes(os.path.join(directory, CODES_FILE), codes)
     result = {
         "method": config.method,
         "dataset": data.name,

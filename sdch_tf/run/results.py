@@ -35,9 +35,30 @@ _NEUTRAL_FIELDS = {"precision": "fp32", "fc4_init": "truncated", "code_refresh":
                    "average_image": True}
 
 
+# Config fields of the evaluation only: they do not identify a run (a finished run is rescored
+# from its saved codes, ``experiment.rescore``), so the digest and the run identity hold them at
+# the value every recorded run had.
+_EVALUATION_FIELDS = {"top_k": 500}
+
+
+def training_config_dict(config, bits: int | None = None) -> dict:
+    """``config_dict`` with the evaluation-only fields at their fixed values: what identifies a run."""
+    d = config_dict(config, bits)
+    for name, fixed in _EVALUATION_FIELDS.items():
+        if name in d:
+            d[name] = fixed
+    return d
+
+
+def metric_label(top_k: int | None) -> str:
+    """"mAP@500", or "MAP" for the whole database (top_k None)."""
+    return "MAP" if top_k is None else f"mAP@{top_k}"
+
+
 def config_digest(config) -> str:
-    """8 hex digits identifying everything in the config except the list of code lengths."""
-    d = config_dict(config)
+    """8 hex digits identifying everything in the config that training depends on, except the list
+    of code lengths."""
+    d = training_config_dict(config)
     d.pop("bits", None)
     for name, neutral in _NEUTRAL_FIELDS.items():
         if d.get(name) == neutral:
@@ -81,22 +102,28 @@ def summarize(results: list[dict]) -> list[dict]:
                "seeds": sorted(r["seed"] for r in runs)}
         for key in ("map_i2t", "map_t2i"):
             values = np.array([r[key] for r in runs])
-            untrained = np.array([r["untrained"][key] for r in runs])
+            untrained = [r["untrained"].get(key) for r in runs]
             row[key] = (float(values.mean()), float(values.std()))
-            row["untrained_" + key] = float(untrained.mean())
+            # None: the untrained codes were not saved, so the untrained networks have no score at
+            # this cut-off (a run rescored at another --top-k).
+            row["untrained_" + key] = None if None in untrained else float(np.mean(untrained))
         rows.append(row)
     return rows
 
 
-def format_summary(rows: list[dict], top_k: int) -> str:
-    """A small text table of mAP@top_k, mean ± std over runs, with the untrained networks' mAP."""
-    lines = [f"{'method':8} {'dataset':10} {'bits':>4} {'runs':>4}  {f'I→T mAP@{top_k}':>16} "
-             f"{f'T→I mAP@{top_k}':>16}  {'untrained I→T':>13} {'untrained T→I':>13}"]
+def format_summary(rows: list[dict], top_k: int | None) -> str:
+    """A small text table of mAP@top_k (MAP when None), mean ± std over runs, with the untrained
+    networks' value."""
+    label = metric_label(top_k)
+    lines = [f"{'method':8} {'dataset':10} {'bits':>4} {'runs':>4}  {f'I→T {label}':>16} "
+             f"{f'T→I {label}':>16}  {'untrained I→T':>13} {'untrained T→I':>13}"]
     for row in rows:
         cells = []
         for key in ("map_i2t", "map_t2i"):
             mean, std = row[key]
             cells.append(f"{mean:.4f} ± {std:.4f}" if row["runs"] > 1 else f"{mean:.4f}")
+        untrained = ["—" if row[f"untrained_{k}"] is None else f"{row[f'untrained_{k}']:.4f}"
+                     for k in ("map_i2t", "map_t2i")]
         lines.append(f"{row['method']:8} {row['dataset']:10} {row['bits']:>4} {row['runs']:>4}  {cells[0]:>16} "
-                     f"{cells[1]:>16}  {row['untrained_map_i2t']:>13.4f} {row['untrained_map_t2i']:>13.4f}")
+                     f"{cells[1]:>16}  {untrained[0]:>13} {untrained[1]:>13}")
     return "\n".join(lines)

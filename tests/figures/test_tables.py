@@ -110,13 +110,18 @@ MARKDOWN = """\
 (mean ± population std when k > 1).
 - In parentheses: the paper's value (SDCH Table 2); — where the paper does not report it.
 - Bold: best of ours per column (printed ties all bold); the paper's own best is not bolded.
+- †: the best mean is above every other method's in its column by a paired t-test over the seeds both \
+ran (two-sided, p < 0.05); without † the lead is within the seed-to-seed spread.
 - Results: res; preset(s): cpu; device(s): CPU: test; 7 runs.
 """
 
 CAPTION = (r"Table 2: mAP@500, Image$\to$Text. Ours: mean $\pm$ population std over 2 runs (seeds) per cell; "
            r"n=k marks a cell of k runs instead (mean $\pm$ population std when k $>$ 1). In parentheses: the "
            r"paper's value (SDCH Table 2); --- where the paper does not report it. Bold: best of ours per column "
-           r"(printed ties all bold); the paper's own best is not bolded. Results: res; preset(s): cpu; "
+           r"(printed ties all bold); the paper's own best is not bolded. \textsuperscript{\dag}: the best mean is "
+           r"above every other method's in its column by a paired t-test over the seeds both ran (two-sided, "
+           r"p $<$ 0.05); without \textsuperscript{\dag} the lead is within the seed-to-seed spread. "
+           r"Results: res; preset(s): cpu; "
            r"device(s): CPU: test; 7 runs.")
 LATEX = r"""\begin{table}[t]
   \centering
@@ -251,3 +256,65 @@ def test_cli_no_runs_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no result set at" in err and "no runs in" in err and "no runs of preset 'gpu'" in err
     assert not (tmp_path / "res" / "tables").exists()
+
+
+# ---- seeds and significance ---------------------------------------------------------------------
+
+def five_seeds(method, values, bits=16, key="map_i2t"):
+    return [{**run(method, bits, seed, value), key: value} for seed, value in enumerate(values)]
+
+
+def test_paired_lead_is_a_paired_t_test_over_common_seeds():
+    # Differences per seed 0.02, 0.03, 0.01, 0.02, 0.02: mean 0.02, sample std 0.00707, t = 6.32 on 4 degrees
+    # of freedom, two-sided p = 0.0032 → significant. A difference of the same mean with a spread of
+    # ±0.05 per seed (0.07, −0.03, 0.07, −0.03, 0.02) is not: t = 0.894, p = 0.42.
+    best = collect.Cell("sdch", "synthetic", 16, tuple(five_seeds("sdch", [0.62, 0.63, 0.61, 0.62, 0.62])))
+    close = collect.Cell("dcmh", "synthetic", 16, tuple(five_seeds("dcmh", [0.60] * 5)))
+    noisy = collect.Cell("dcmh", "synthetic", 16,
+                         tuple(five_seeds("dcmh", [0.55, 0.66, 0.54, 0.65, 0.60])))
+    assert tables.paired_lead(best, [close], "map_i2t")
+    assert not tables.paired_lead(best, [noisy], "map_i2t")
+    assert not tables.paired_lead(best, [close, noisy], "map_i2t")  # ahead of every other, or not marked
+    # Pairs by seed, not by position: seeds 0 and 1 only in common → two pairs.
+    one_seed = collect.Cell("dcmh", "synthetic", 16, tuple(five_seeds("dcmh", [0.5]))[:1])
+    assert not tables.paired_lead(best, [one_seed], "map_i2t")  # fewer than two common seeds
+
+
+def test_the_best_of_a_column_is_marked_only_when_the_paired_test_says_so():
+    runs = five_seeds("sdch", [0.62, 0.63, 0.61, 0.62, 0.62]) + five_seeds("dcmh", [0.60] * 5) + \
+        five_seeds("sdch", [0.62] * 5, bits=32) + five_seeds("dcmh", [0.55, 0.66, 0.54, 0.65, 0.60], bits=32)
+    t = table2(runs)
+    (d16, d32), (s16, s32) = (r.entries for r in t.rows)
+    assert (s16.best, s16.significant) == (True, True) and not d16.significant
+    assert (s32.best, s32.significant) == (True, False)
+    assert "**0.620 ± 0.006**†" in table_render.markdown(t)
+    assert r"\textbf{0.620 $\pm$ 0.006}\textsuperscript{\dag}" in table_render.latex(t)
+
+
+def test_top_k_all_shows_the_whole_database_map_and_k_must_be_what_was_recorded():
+    runs = [{**r, "map_all_i2t": r["map_i2t"] / 2, "map_all_t2i": 0.25} for r in RUNS]
+    cells = collect.group_cells(runs)
+    assert tables.metric_keys(cells, "all") == (("map_all_i2t", "map_all_t2i"), "MAP")
+    assert tables.metric_keys(cells, None) == (("map_i2t", "map_t2i"), "mAP@500")
+    assert tables.metric_keys(cells, 500)[1] == "mAP@500"
+    with pytest.raises(tables.InputError, match=r"holds mAP@500, not mAP@100: rerun its train command with --top-k 100"):
+        tables.metric_keys(cells, 100)
+    with pytest.raises(tables.InputError, match="no whole-database MAP"):
+        tables.metric_keys(collect.group_cells(RUNS), "all")
+    table = tables.tables_from_cells(cells, None, "res", top_k="all")[0]
+    assert table.title.startswith("Table 2 (SDCH §4.3): MAP, ")
+    sdch16 = table.rows[1].entries[0]
+    assert sdch16.mean == pytest.approx(0.3)  # (0.5 + 0.7) / 2 / 2
+
+
+def test_tables_cli_top_k_all(tmp_path, capsys):
+    for r in RUNS:
+        path = tmp_path / "set" / "runs" / r["run_id"]
+        path.mkdir(parents=True)
+        (path / "result.json").write_text(json.dumps({**r, "map_all_i2t": 0.125, "map_all_t2i": 0.25}))
+    assert tables.main(["--results", str(tmp_path / "set"), "--paper", "none-such", "--top-k", "all"]) == 2
+    assert "no paper numbers" in capsys.readouterr().err
+    paper = os.path.join(os.path.dirname(__file__), "..", "..", "results", "paper")
+    assert tables.main(["--results", str(tmp_path / "set"), "--paper", paper, "--top-k", "all",
+                        "--out", str(tmp_path / "out")]) == 0
+    assert "MAP, Image→Text" in (tmp_path / "out" / "table2.md").read_text()
