@@ -56,3 +56,11 @@ def test_reproduce_trains_skips_recorded_runs_and_draws(tmp_path, capsys):
     assert reproduce.main(argv + ["--no-draw"]) == 0
     assert "0 of 2 runs to train" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("runs/*/result.json")} == mtimes
+
+
+@pytest.mark.parametrize("given, expected", [(None, 500), ("all", None), ("100", 100)])
+def test_top_k_reaches_every_planned_run(tmp_path, given, expected):
+    argv = ["--preset", "smoke", "--methods", "sdch", "dcmh", "--out", str(tmp_path)]
+    args = reproduce.parse_args(argv + (["--top-k", given] if given else []))
+    plan = reproduce.build_plan(args, str(tmp_path))
+    assert plan and {r.config.top_k for r in plan} == {expected}

@@ -143,7 +143,11 @@ class TwoNetworkModel(keras.Model):
         # Kept outside Keras' attribute tracking, which must never see the tf.functions.
         cache = self.__dict__.setdefault("_encoder_fns", {})
         if modality not in cache:
-            cache[modality] = tf.function(lambda x: self.encoding_output(modality, x), reduce_retracing=True)
+            # One trace per model for every batch size: SDCH encodes its training set after every
+            # epoch, and a trace per batch shape would retrace at each epoch's last, partial batch.
+            net = self.image_net if modality == "image" else self.text_net
+            spec = tf.TensorSpec((None,) + tuple(net.input_shape[1:]), tf.float32)
+            cache[modality] = tf.function(lambda x: self.encoding_output(modality, x), input_signature=[spec])
         return cache[modality]
 
 
