@@ -18,7 +18,8 @@ REPO = two_devices.REPO
 CONFIGURE = """
 configs = {"smoke": dataclasses.replace(base, image_net=dataclasses.replace(base.image_net, dropout=0.0))}
 """
-TERMS = {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance"}
+TERMS = {"loss", "L_f", "L_h", "similarity", "quantization", "independence", "balance",
+         "pair_hamming"}  # the last from the forward pass that refreshes B (CodeRefresh)
 
 
 @pytest.fixture(scope="module")

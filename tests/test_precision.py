@@ -85,10 +85,11 @@ def test_fp32_keeps_the_run_ids_of_runs_recorded_before_the_option(smoke):
     fp32 = results.run_id(config, 16, 0)
     assert results.run_id(dataclasses.replace(config, precision="bf16"), 16, 0) != fp32
     # The id of a config without the fields (as recorded before they existed) is the fp32 one;
-    # so is it with fc4_init, the other field added at a neutral value ("truncated").
+    # so is it with fc4_init and itq_centering, fields added at a neutral value.
     recorded = results.config_dict(config)
     recorded.pop("precision")
     assert recorded.pop("fc4_init") == "truncated"
+    assert recorded.pop("itq_centering") == "joint"
     assert results.config_digest(config) == _digest(recorded)
 
 

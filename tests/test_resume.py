@@ -105,6 +105,8 @@ def _assert_nothing_partial(run_dir, epoch):
             # a resumed run keeps only the epochs its checkpoint holds.
             records = callbacks.EpochLog.read(path)
             assert [r["epoch"] for r in records] in ([*range(1, epoch + 1)], [*range(1, epoch + 2)])
+        elif path.name == experiment.UNTRAINED_CODES_FILE:
+            assert experiment.load_codes(path)["query_image"].shape[1] == 16  # written before training
         else:
             assert path.name == training.CHECKPOINT_FILE, f"unexpected file {path}"
             with np.load(path) as ckpt:

@@ -54,7 +54,7 @@ for label, config in configs.items():
             codes, _ = evaluation.encode_split(model, data, split, method.preprocessing(config))
         record = {{"replicas": strategy.num_replicas_in_sync, "train": len(split.train),
                    "batch_size": config.batch_size,
-                   "epochs": [{{k: v for k, v in e.items() if k != "seconds"}} for e in epochs]}}
+                   "epochs": [{{k: v for k, v in e.items() if not k.endswith("seconds")}} for e in epochs]}}
         arrays = dict(codes)
         collect(model, strategy, record, arrays)
         out[f"{{label}}/{{name}}"] = record
