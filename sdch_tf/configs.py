@@ -157,7 +157,7 @@ def build_config(method: str, preset: str, data: dict | None = None, **fields):
         # a paper run from random initialisation would be recorded as the paper's configuration.
         raise InputError(
             f"--preset paper trains {method} from {registry.get_method(method).weights_file}, as its paper does, "
-            "but no --weights was given: pass --weights PATH (README, Training on the real datasets), or "
+            "but no --weights was given: pass --weights PATH (where to get it: README, Pretrained weights), or "
             f"--weights {NO_WEIGHTS} to run the paper configuration from random initialisation (recorded as "
             f"weights: {NO_WEIGHTS!r}), or use --preset cpu")
     return config
