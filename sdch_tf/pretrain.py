@@ -2,7 +2,7 @@
 
     python -m sdch_tf.pretrain --backbone alexnet --size cpu --out weights/standin
 
-trains the image network of the chosen preset size as a 16-class classifier on the procedurally
+trains the image network of the chosen preset size as a 40-class classifier on the procedurally
 generated stand-in (``sdch_tf.data.standin``), reports its held-out accuracy, and writes the weights
 in the real file format the ``--weights`` loader reads: for AlexNet, ``bvlc_alexnet.npy`` (a pickled
 dict {conv1..fc8: [W, b]}, kernels HWIO with conv2/4/5's per-group input depth, fc6 in (H, W, C)
@@ -40,17 +40,17 @@ def image_config(backbone: str, size: str):
 
 
 def pretrain_alexnet(config, images: np.ndarray, labels: np.ndarray, held_images: np.ndarray,
-                     held_labels: np.ndarray, epochs: int, seed: int, batch_size: int = 64, verbose: int = 1):
-    """Train ``build_image_net(config)`` up to fc7 plus a new fc8 (16 classes) on preprocessed
+                     held_labels: np.ndarray, epochs: int, seed: int, num_classes: int, batch_size: int = 64,
+                     verbose: int = 1):
+    """Train ``build_image_net(config)`` up to fc7 plus a new fc8 (``num_classes``) on preprocessed
     images; returns (image net, fc8 layer, held-out accuracy, seconds)."""
     import keras
 
-    from sdch_tf.data.standin import NUM_CLASSES
     from sdch_tf.nets.alexnet import build_image_net
 
     keras.utils.set_random_seed(seed)
     image_net = build_image_net(config)
-    fc8 = keras.layers.Dense(NUM_CLASSES, name="fc8")
+    fc8 = keras.layers.Dense(num_classes, name="fc8")
     features = image_net.get_layer("drop7").output
     classifier = keras.Model(image_net.input, fc8(features), name="standin_classifier")
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
@@ -92,6 +92,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=12000, help="stand-in training images (plus --held-out)")
     p.add_argument("--held-out", type=int, default=2000, help="held-out images for the accuracy")
     p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--classes", default="non_concepts", choices=("non_concepts", "family"),
+                   help="stand-in classes: every (shape, hue) pair that is no retrieval concept (40), or shape × "
+                        "warm/cool (16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="directory for the weights file and its JSON record")
     p.add_argument("--quiet", action="store_true")
@@ -117,25 +120,27 @@ def _main(argv=None) -> int:
     from sdch_tf.data.standin import StandInConfig, class_names, make_standin
 
     config = image_config(args.backbone, args.size)
-    data_config = StandInConfig(num_images=args.images + args.held_out, image_size=64, seed=args.seed)
+    data_config = StandInConfig(num_images=args.images + args.held_out, image_size=64, seed=args.seed,
+                                classes=args.classes)
     verbose = 0 if args.quiet else 1
-    print(f"Generating the ImageNet stand-in: {data_config.num_images} images, {len(class_names())} classes")
+    names = class_names(data_config)
+    print(f"Generating the ImageNet stand-in: {data_config.num_images} images, {len(names)} classes")
     images, labels = make_standin(data_config)
     x = preprocess(images, config)
     train, held = slice(0, args.images), slice(args.images, None)
     image_net, fc8, accuracy, seconds = pretrain_alexnet(config, x[train], labels[train], x[held], labels[held],
-                                                         args.epochs, args.seed, verbose=verbose)
+                                                         args.epochs, args.seed, len(names), verbose=verbose)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, WEIGHTS_FILES[args.backbone])
     write_bvlc_alexnet(path, image_net, fc8)
     record = {"backbone": args.backbone, "size": args.size, "file": os.path.basename(path),
-              "held_out_accuracy": accuracy, "chance": 1 / len(class_names()), "epochs": args.epochs,
+              "held_out_accuracy": accuracy, "chance": 1 / len(names), "epochs": args.epochs,
               "train_images": args.images, "held_out_images": args.held_out, "seed": args.seed,
               "train_seconds": seconds, "image_net": dataclasses.asdict(config),
-              "standin": dataclasses.asdict(data_config), "classes": list(class_names()),
+              "standin": dataclasses.asdict(data_config), "classes": list(names),
               "command": "python -m sdch_tf.pretrain " + " ".join(argv if argv is not None else sys.argv[1:])}
     atomic_write_json(os.path.splitext(path)[0] + ".json", record)
-    print(f"Held-out accuracy {accuracy:.4f} (chance {1 / len(class_names()):.4f}) after {args.epochs} epochs, "
+    print(f"Held-out accuracy {accuracy:.4f} (chance {1 / len(names):.4f}) after {args.epochs} epochs, "
           f"{seconds:.0f} s\nWritten: {path}")
     return 0
 

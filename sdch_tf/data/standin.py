@@ -7,12 +7,14 @@ synthetic retrieval set (``synthetic.render_images``) so that the low-level stat
 ImageNet's and MIRFlickr's photographs do, but it shares no item and no label with it:
 
 - **Classes are not the retrieval concepts.** A retrieval concept is a conjunction of one of the
-  concept colours and one of six shapes, and a retrieval image holds several. A stand-in image holds
-  one salient object, and its class is that object's shape (eight: the six concept shapes and the
-  two distractor shapes) × its colour *family* (warm: red, orange, yellow, magenta; cool: green,
-  blue, cyan, purple): 16 classes. A backbone trained on it learns shape and colour detectors —
-  useful for the retrieval concepts — but is never asked to tell red from yellow, or to find every
-  object of a cluttered scene, which fine-tuning must add. That is the intended imperfection.
+  four concept hues (red, green, blue, yellow) and one of six shapes, and a retrieval image holds
+  several. A stand-in image holds one salient object, and its class is that object's shape (eight:
+  the six concept shapes and the two distractor shapes) × its exact hue among the four hues no
+  concept uses (magenta, cyan, orange, purple): 32 classes (``class_colours="other_hues"``). A
+  backbone trained on it learns shape and fine colour detectors — useful for the retrieval concepts
+  — but has never had to name a concept hue or find every object of a cluttered scene, which
+  fine-tuning must add. That is the intended imperfection. (The alternative ``"family"``, shape ×
+  warm/cool over all eight hues, transferred worse than random features.)
 - **Items are new.** Images come from their own seed stream (``SeedSequence((seed, STREAM))``),
   with a larger, more variable salient object, small clutter objects of any shape and colour
   (black and white included), and wider colour jitter than the retrieval set.
@@ -32,6 +34,7 @@ from sdch_tf.data.synthetic import ALL_SHAPES, CONCEPT_COLOURS, PALETTE, SceneLa
 WARM = tuple(list(CONCEPT_COLOURS).index(c) for c in ("red", "orange", "yellow", "magenta"))
 COOL = tuple(list(CONCEPT_COLOURS).index(c) for c in ("green", "blue", "cyan", "purple"))
 FAMILIES = {"warm": WARM, "cool": COOL}
+CLASS_SETS = ("non_concepts", "family")
 # Mixed into the seed so that no stand-in stream equals a retrieval-set stream of the same seed.
 STREAM = 0x57A1D
 
@@ -51,10 +54,16 @@ class StandInConfig:
     stripe_prob: float = 0.2
     illumination: float = 0.1
     pixel_noise: float = 6.0
+    # "non_concepts": class = (shape, exact hue) for every pair that is no concept of the default
+    # retrieval set (40 classes); "family": shape × warm/cool over all hues (16), which transferred
+    # worse than random features (docs/reproduction.md §2.3, the probe figures).
+    classes: str = "non_concepts"
 
     def __post_init__(self):
         for name in ("salient_scale", "clutter_scale"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.classes not in CLASS_SETS:
+            raise ValueError(f"StandInConfig.classes must be one of {CLASS_SETS}, got {self.classes!r}")
         if self.num_images < 1 or self.image_size < 16:
             raise ValueError(f"StandInConfig needs num_images ≥ 1 and image_size ≥ 16, got {self.num_images}, "
                              f"{self.image_size}")
@@ -64,12 +73,33 @@ class StandInConfig:
                 raise ValueError(f"StandInConfig.{name} must be (lo, hi) with 0 < lo ≤ hi ≤ 0.2, got {(lo, hi)}")
 
 
-def class_names() -> tuple[str, ...]:
-    """"<family>-<shape>" for class k = shape index × 2 + family index (16 names)."""
-    return tuple(f"{family}-{shape}" for shape in ALL_SHAPES for family in FAMILIES)
+def concept_pairs() -> set[tuple[int, int]]:
+    """(shape, palette index) of every concept of the default retrieval set (``SyntheticConfig()``)."""
+    world = synthetic.make_world(SyntheticConfig())
+    return {(int(s), int(c)) for s, c in zip(world.concept_shape, world.concept_colour)}
 
 
-NUM_CLASSES = len(ALL_SHAPES) * len(FAMILIES)
+def class_table(config: StandInConfig | None = None) -> list[tuple[str, int, tuple[int, ...]]]:
+    """Per class: (name, shape index, the palette indices its object may take)."""
+    config = config or StandInConfig()
+    hues = list(CONCEPT_COLOURS)
+    if config.classes == "family":
+        return [(f"{family}-{shape}", s, members) for s, shape in enumerate(ALL_SHAPES)
+                for family, members in FAMILIES.items()]
+    concepts = concept_pairs()
+    return [(f"{hue}-{shape}", s, (h,)) for s, shape in enumerate(ALL_SHAPES) for h, hue in enumerate(hues)
+            if (s, h) not in concepts]
+
+
+def class_names(config: StandInConfig | None = None) -> tuple[str, ...]:
+    return tuple(name for name, _, _ in class_table(config))
+
+
+def num_classes(config: StandInConfig | None = None) -> int:
+    return len(class_table(config))
+
+
+NUM_CLASSES = num_classes()  # of the default config
 
 
 def make_standin(config: StandInConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -88,10 +118,12 @@ def make_layout(config: StandInConfig, rng: np.random.Generator) -> tuple[np.nda
     """(labels (n,), the objects of every image): small clutter objects first, then the class object
     on top (its ``concept`` field holds the class; −1 for clutter)."""
     n = config.num_images
-    labels = rng.permutation(np.arange(n) % NUM_CLASSES).astype(np.int64)
-    shape, family = labels // len(FAMILIES), labels % len(FAMILIES)
-    families = np.array([WARM, COOL])
-    colour_id = families[family, rng.integers(len(WARM), size=n)]
+    table = class_table(config)
+    labels = rng.permutation(np.arange(n) % len(table)).astype(np.int64)
+    shape = np.array([s for _, s, _ in table])[labels]
+    width = max(len(m) for _, _, m in table)
+    options = np.array([[m[i % len(m)] for i in range(width)] for _, _, m in table])
+    colour_id = options[labels, rng.integers(width, size=n)]
 
     k = np.minimum(rng.poisson(config.clutter, size=n), 4)
     c_sample = np.repeat(np.arange(n), k)
