@@ -91,7 +91,8 @@ from sdch_tf.data.dataset import ArrayImages, CrossModalData
 SHAPES = ("disc", "square", "triangle", "ring", "cross", "diamond")
 DISTRACTOR_SHAPES = ("bar", "crescent")
 ALL_SHAPES = SHAPES + DISTRACTOR_SHAPES
-# Saturated concept colours, in the order concepts use them (24 concepts use the first four).
+# Saturated concept colours, in the order concepts use them (with the default concept_colours = 8, the
+# 24 concepts are these 8 hues × the first 3 shapes).
 CONCEPT_COLOURS = {
     "red": (220, 40, 40), "green": (40, 175, 60), "blue": (45, 75, 230), "yellow": (235, 215, 45),
     "magenta": (210, 50, 200), "cyan": (40, 200, 215), "orange": (245, 135, 25), "purple": (115, 45, 165),
