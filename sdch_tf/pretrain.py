@@ -32,7 +32,7 @@ BACKBONES = ("alexnet",)
 WEIGHTS_FILES = {"alexnet": "bvlc_alexnet.npy"}
 
 
-def image_config(backbone: str, size: str):
+def image_config(size: str):
     """The image-net configuration of SDCH's ``size`` preset (the shapes its ``--weights`` must have)."""
     from sdch_tf import registry
 
@@ -119,7 +119,7 @@ def _main(argv=None) -> int:
     cli.check_out_dir(args.out)
     from sdch_tf.data.standin import StandInConfig, class_names, make_standin
 
-    config = image_config(args.backbone, args.size)
+    config = image_config(args.size)
     data_config = StandInConfig(num_images=args.images + args.held_out, image_size=64, seed=args.seed,
                                 classes=args.classes)
     verbose = 0 if args.quiet else 1

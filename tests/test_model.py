@@ -277,10 +277,9 @@ def forward_inputs(data):
     return lambda: ([data["image"][:10], data["image"][10:]], [data["text"][:7], data["text"][7:]])
 
 
-@pytest.mark.parametrize("centering", ["joint", "per_modality"])
-def test_forward_refresh_takes_b_from_a_forward_pass_with_fixed_parameters(centering):
-    model = make_model()
-    data = tiny_data()
+def fit_three_epochs(model, data, refresh) -> dict:
+    """Epoch → (numpy Z of the training set, B, recorded Z, the epoch's logs) after each of three
+    staged epochs with ``refresh`` as the code refresh."""
     dataset = tf.data.Dataset.from_tensor_slices(data).shuffle(N, seed=0).batch(5)
     state = {}
 
@@ -288,9 +287,17 @@ def test_forward_refresh_takes_b_from_a_forward_pass_with_fixed_parameters(cente
         def on_epoch_end(self, epoch, logs=None):
             state[epoch] = (numpy_z(model, data), np.array(model.codes), np.array(model.z_record), dict(logs))
 
+    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), refresh, Record()])
+    return state
+
+
+@pytest.mark.parametrize("centering", ["joint", "per_modality"])
+def test_forward_refresh_takes_b_from_a_forward_pass_with_fixed_parameters(centering):
+    model = make_model()
+    data = tiny_data()
     refresh = CodeRefresh(itq_iterations=7, seed=5, source="forward", training_inputs=forward_inputs(data),
                           itq_centering=centering)
-    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), refresh, Record()])
+    state = fit_three_epochs(model, data, refresh)
 
     z1, codes1, recorded1, logs1 = state[0]
     start = centre_per_group(z1, np.repeat([0, 1], N)) if centering == "per_modality" else z1
@@ -308,16 +315,8 @@ def test_forward_refresh_takes_b_from_a_forward_pass_with_fixed_parameters(cente
 def test_recorded_refresh_keeps_the_recorded_z_and_logs_how_stale_it_is():
     model = make_model()
     data = tiny_data()
-    dataset = tf.data.Dataset.from_tensor_slices(data).shuffle(N, seed=0).batch(5)
-    state = {}
-
-    class Record(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            state[epoch] = (numpy_z(model, data), np.array(model.codes), np.array(model.z_record), dict(logs))
-
     refresh = CodeRefresh(itq_iterations=7, seed=5, source="recorded", training_inputs=forward_inputs(data))
-    model.fit(dataset, epochs=3, verbose=0, shuffle=False, callbacks=[StagedSchedule(), refresh, Record()])
-    z, codes, recorded, logs = state[2]
+    z, codes, recorded, logs = fit_three_epochs(model, data, refresh)[2]
     np.testing.assert_array_equal(codes, np.where(recorded >= 0, 1.0, -1.0))
     stale = (recorded >= 0) != (z >= 0)
     assert logs["stale_bits_image"] == pytest.approx(stale[:N].mean())

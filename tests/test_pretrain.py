@@ -66,7 +66,7 @@ def test_pretraining_learns_and_the_file_loads_back_with_the_same_forward_pass(t
     weights = np.load(tmp_path / "bvlc_alexnet.npy", allow_pickle=True, encoding="latin1").item()
     assert set(weights) == {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}
     assert weights["fc8"][0].shape[1] == standin.NUM_CLASSES
-    config = pretrain.image_config("alexnet", "cpu")
+    config = pretrain.image_config("cpu")
     keras.utils.set_random_seed(7)
     net = build_image_net(config)
     load_bvlc_alexnet(net, str(tmp_path / "bvlc_alexnet.npy"))

@@ -43,6 +43,10 @@ class Cell:
             return float("nan"), float("nan"), 0
         return float(values.mean()), float(values.std()), int(values.size)
 
+    def by_seed(self, key: str) -> dict[int, float]:
+        """seed → ``key`` of the runs that have it (runs with one seed share split and batch order)."""
+        return {int(r["seed"]): float(r[key]) for r in self.runs if key in r}
+
     @property
     def seeds(self) -> list[int]:
         return sorted(int(r["seed"]) for r in self.runs)

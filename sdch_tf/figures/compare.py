@@ -81,7 +81,7 @@ def compare(sets: list[tuple[str, list[dict]]], method: str, keys: tuple[str, st
                 if reference is None or cell is reference:
                     row.append("—")
                     continue
-                delta, p, n = paired(_by_seed(reference, key), _by_seed(cell, key))
+                delta, p, n = paired(reference.by_seed(key), cell.by_seed(key))
                 row.append(f"{delta:+.4f} ({'n/a' if p is None else f'{p:.3f}'}, n={n})")
             for key in epoch_keys:
                 for e in at_epochs:
@@ -96,10 +96,6 @@ def compare(sets: list[tuple[str, list[dict]]], method: str, keys: tuple[str, st
 def _cell(cells: dict, method: str, bits: int):
     found = [c for (m, _, b), c in cells.items() if m == method and b == bits]
     return found[0] if found else None
-
-
-def _by_seed(cell, key: str) -> dict[int, float]:
-    return {int(r["seed"]): float(r[key]) for r in cell.runs if key in r}
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 
 from sdch_tf.cli import run_main
 from sdch_tf.figures import collect, plotting, staging, style
+from sdch_tf.run import results
 from sdch_tf.run.sweeps import PAPER_VALUES, PARAMS, SWEEP_BITS, sweep_dir
 
 DIRECTIONS = ("i2t", "t2i")
@@ -112,10 +113,7 @@ def load_sweeps(results_dir: str, bits: int = SWEEP_BITS) -> dict[str, dict[str,
 
 def _map_label(sweeps: dict) -> str:
     top_k = {s.top_k for by_dataset in sweeps.values() for s in by_dataset.values()}
-    if len(top_k) != 1:
-        return "mAP@R"
-    only = top_k.pop()
-    return "MAP" if only is None else f"mAP@{only}"
+    return results.metric_label(top_k.pop()) if len(top_k) == 1 else "mAP@R"
 
 
 def _log_x(ax, values):

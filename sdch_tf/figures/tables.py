@@ -27,6 +27,7 @@ from sdch_tf.cli import parse_top_k, run_main
 from sdch_tf.figures import collect, staging, style, table_render
 from sdch_tf.figures.paper_numbers import PaperTable, load_paper_tables, paper_value
 from sdch_tf.input_errors import InputError
+from sdch_tf.run import results
 
 DIGITS = 3  # mAP as printed in SDCH Tables 2–3
 TIMING_DIGITS = {"train_seconds": 0, "encode_ms_per_image": 3, "encode_ms_per_text": 3}
@@ -176,12 +177,9 @@ def paired_lead(best, others, metric: str, level: float = SIGNIFICANCE) -> bool:
     set and the batch order, so they pair), at ``level``. False when a pair shares fewer than two
     seeds. A t-test rather than Wilcoxon's signed-rank test: over five seeds the latter's smallest
     two-sided p is 1/16, so it could never reach 0.05."""
-    def by_seed(cell):
-        return {int(r["seed"]): float(r[metric]) for r in cell.runs if metric in r}
-
-    ours = by_seed(best)
+    ours = best.by_seed(metric)
     for other in others:
-        theirs = by_seed(other)
+        theirs = other.by_seed(metric)
         seeds = sorted(set(ours) & set(theirs))
         if len(seeds) < 2:
             return False
@@ -201,7 +199,7 @@ def metric_label(metric: str, runs) -> str:
     if metric.startswith("map_all_"):
         return "MAP"
     cutoffs = {r.get("top_k", 500) for r in runs}
-    return "/".join("MAP" if k is None else f"mAP@{k}" for k in sorted(cutoffs, key=lambda k: (k is None, k or 0)))
+    return "/".join(results.metric_label(k) for k in sorted(cutoffs, key=lambda k: (k is None, k or 0)))
 
 
 def metric_keys(cells: dict, top_k: str | int | None) -> tuple[tuple[str, str], str]:
