@@ -9,6 +9,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["sdch_tf", "sdch_tf.*", "baselines", "baselines.*"]),
+    # The ImageNet stand-in's weights the cpu and smoke presets load (sdch_tf.configs.STANDIN_DIR).
+    package_data={"sdch_tf": ["weights/standin/*/*.npy", "weights/standin/*/*.mat", "weights/standin/*/*.npz",
+                              "weights/standin/*/*.json"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",

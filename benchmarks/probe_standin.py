@@ -1,11 +1,12 @@
-"""How much the ImageNet stand-in transfers: a linear probe on frozen fc7 features.
+"""How much the ImageNet stand-in transfers: a linear probe on frozen backbone features.
 
-    python -m sdch_tf.pretrain --size cpu --out weights/standin
-    python benchmarks/probe_standin.py --weights weights/standin/bvlc_alexnet.npy
+    python benchmarks/probe_standin.py                 # the committed stand-in files, every backbone
+    python benchmarks/probe_standin.py --backbone alexnet --weights OUT/cpu/bvlc_alexnet.npy
 
 On the synthetic retrieval set's `cpu` split (2,000 training and 500 query images, 24 concepts),
-the fc7 features of SDCH's `cpu` image net (centre crops) are extracted (a) with the stand-in
-weights and (b) from random initialisation; a ridge-regression probe per concept is fitted on the
+the features of each backbone at its `cpu` preset's shapes (AlexNet and CNN-F: fc7; ResNet-34:
+the pooled last stage; centre crops, the method's own preprocessing) are extracted (a) with the
+stand-in weights the `cpu` presets load and (b) from random initialisation; a ridge-regression probe per concept is fitted on the
 training images and scored on the queries (mean AP over concepts), and so is image→image
 retrieval by the cosine of the probe's outputs (mAP@500). The stand-in should land clearly above
 the random features and the label prior and clearly below what fine-tuning reaches (docs/
@@ -23,9 +24,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sdch_tf import registry  # noqa: E402
-from sdch_tf.data.pipeline import ImagePreprocessing, image_batches  # noqa: E402
-from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet  # noqa: E402
+from sdch_tf import pretrain, registry  # noqa: E402
+from sdch_tf.configs import pretrained_weights  # noqa: E402
+from sdch_tf.data.pipeline import image_batches  # noqa: E402
+from sdch_tf.nets.alexnet import load_bvlc_alexnet  # noqa: E402
+from sdch_tf.nets.resnet import load_torchvision_resnet  # noqa: E402
+from sdch_tf.nets.vggf import load_vggf  # noqa: E402
 from sdch_tf.retrieval import metrics  # noqa: E402
 from sdch_tf.run.experiment import device_description, load_data, split_for  # noqa: E402
 
@@ -39,9 +43,20 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
     return float((precision * hits).sum() / hits.sum())
 
 
-def fc7_features(net, data, indices, prep) -> np.ndarray:
-    fc7 = keras.Model(net.input, net.get_layer("fc7").output)
-    return np.concatenate([fc7(batch, training=False).numpy() for batch in image_batches(data, indices, 256, prep)])
+def backbone_features(backbone: str, config, weights: str | None, data, parts: dict) -> dict:
+    """Features of ``backbone`` built from the ``cpu`` preset ``config`` (its weights loaded when given)."""
+    import dataclasses
+
+    config = dataclasses.replace(config, weights=weights)
+    prep = registry.get_method(pretrain.BACKBONES[backbone].method).preprocessing(config)
+    net, _, _ = pretrain.build_classifier(backbone, pretrain.image_config(backbone, "cpu"), 2)
+    if weights:
+        loaders[backbone](net, weights)
+    return {part: np.concatenate([np.asarray(net(batch, training=False)) for batch in image_batches(data, idx, 256, prep)])
+            for part, idx in parts.items()}
+
+
+loaders = {"alexnet": load_bvlc_alexnet, "vggf": load_vggf, "resnet34": load_torchvision_resnet}
 
 
 def probe(train_x, train_y, query_x, query_y, db_x, db_y, ridge: float = 1.0) -> dict:
@@ -58,25 +73,27 @@ def probe(train_x, train_y, query_x, query_y, db_x, db_y, ridge: float = 1.0) ->
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", required=True, help="bvlc_alexnet.npy of the cpu size (python -m sdch_tf.pretrain)")
+    p.add_argument("--backbone", default="all", choices=(*pretrain.BACKBONES, "all"))
+    p.add_argument("--weights", default=None, help="a weights file of the cpu size (default: the cpu preset's stand-in)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    config = registry.get_method("sdch").preset("cpu")
-    data = load_data(config.data)
-    split = split_for(config.data, data, args.seed)
-    prep = ImagePreprocessing.from_config(config.image_net)
-    y = data.labels.astype(float)
+    backbones = tuple(pretrain.BACKBONES) if args.backbone == "all" else (args.backbone,)
     print(f"Device: {device_description()}")
-    print(f"Label prior (mean AP of a constant score): {float(y[split.query].mean()):.3f}")
-    for name in ("random init", "stand-in"):
-        keras.utils.set_random_seed(args.seed)
-        net = build_image_net(config.image_net)
-        if name == "stand-in":
-            load_bvlc_alexnet(net, args.weights)
-        x = {part: fc7_features(net, data, getattr(split, part), prep) for part in ("train", "query", "database")}
-        result = probe(x["train"], y[split.train], x["query"], y[split.query], x["database"], y[split.database])
-        print(f"{name:12} linear probe: mean AP over concepts {result['concept_map']:.3f}, "
-              f"image→image mAP@500 of its signs {result['i2i_map500']:.3f}")
+    for backbone in backbones:
+        config = registry.get_method(pretrain.BACKBONES[backbone].method).preset("cpu")
+        data = load_data(config.data)
+        split = split_for(config.data, data, args.seed)
+        y = data.labels.astype(float)
+        if backbone == backbones[0]:
+            print(f"Label prior (mean AP of a constant score): {float(y[split.query].mean()):.3f}")
+        weights = args.weights or pretrained_weights(config)
+        parts = {part: getattr(split, part) for part in ("train", "query", "database")}
+        for name, file in (("random init", None), ("stand-in", weights)):
+            keras.utils.set_random_seed(args.seed)
+            x = backbone_features(backbone, config, file, data, parts)
+            result = probe(x["train"], y[split.train], x["query"], y[split.query], x["database"], y[split.database])
+            print(f"{backbone:9} {name:12} linear probe: mean AP over concepts {result['concept_map']:.3f}, "
+                  f"image→image mAP@500 of its signs {result['i2i_map500']:.3f}")
     return 0
 
 

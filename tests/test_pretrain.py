@@ -50,35 +50,92 @@ def test_the_class_object_has_the_class_shape_and_colour_family_and_is_drawn_las
     assert layout.radius[salient].min() >= config.salient_scale[0] > layout.radius[~salient].max()
 
 
-def test_pretraining_learns_and_the_file_loads_back_with_the_same_forward_pass(tmp_path):
+HELD_OUT = 2000
+
+
+@pytest.fixture(scope="module")
+def smoke_pretrained(tmp_path_factory):
+    """Each backbone pretrained at the smoke preset's shapes on the same stand-in, and its file."""
+    out = tmp_path_factory.mktemp("standin")
+    data = standin.StandInConfig(num_images=pretrain.DEFAULT_IMAGES["smoke"] + HELD_OUT, image_size=64, seed=0)
+    images, labels = standin.make_standin(data)
+    n = pretrain.DEFAULT_IMAGES["smoke"]
+    trained = {}
+    for backbone, spec in pretrain.BACKBONES.items():
+        config = pretrain.image_config(backbone, "smoke")
+        result = pretrain.pretrain(backbone, config, images[:n], labels[:n], images[n:], labels[n:],
+                                   epochs=pretrain.DEFAULT_EPOCHS["smoke"], seed=0,
+                                   num_classes=standin.NUM_CLASSES, verbose=0)
+        result["config"], result["path"] = config, str(out / spec.weights_file)
+        pretrain.write_weights(backbone, result["path"], result, standin.class_names())
+        trained[backbone] = result
+    return trained, images[n:n + 8]
+
+
+@pytest.mark.parametrize("backbone", sorted(pretrain.BACKBONES))
+def test_smoke_size_pretraining_learns_above_chance(smoke_pretrained, backbone):
+    trained, _ = smoke_pretrained
+    chance = 1 / standin.NUM_CLASSES
+    # Five binomial standard deviations above chance over the held-out images (chance + 0.017).
+    assert trained[backbone]["accuracy"] > chance + 5 * np.sqrt(chance * (1 - chance) / HELD_OUT)
+
+
+def _load(backbone, config, path):
+    """A fresh features model (other seed) with the file loaded through the loader its presets use,
+    and the file's classifier [kernel (features, classes), bias]."""
     import keras
+    import scipy.io
 
-    from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet
+    from sdch_tf.nets.alexnet import load_bvlc_alexnet
+    from sdch_tf.nets.resnet import load_torchvision_resnet
+    from sdch_tf.nets.vggf import load_vggf
 
-    # The cpu size: the smoke net (8 filters in conv1, fc 64) stays at chance for many epochs.
-    assert pretrain.main(["--size", "cpu", "--images", "3000", "--held-out", "500", "--epochs", "5",
-                          "--out", str(tmp_path), "--quiet"]) == 0
-    record = json.loads((tmp_path / "bvlc_alexnet.json").read_text())
-    # Learns: chance is 1/40 with a std of 0.007 over 500 held-out images.
-    assert record["held_out_accuracy"] > 2 * record["chance"]
-    assert record["command"].startswith("python -m sdch_tf.pretrain --size cpu")
+    keras.utils.set_random_seed(123)
+    net, _, _ = pretrain.build_classifier(backbone, config, standin.NUM_CLASSES)
+    if backbone == "alexnet":
+        load_bvlc_alexnet(net, path)
+        return net, np.load(path, allow_pickle=True, encoding="latin1").item()["fc8"]
+    if backbone == "vggf":
+        load_vggf(net, path)
+        layers = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)["layers"]
+        fc8 = next(layer for layer in layers if layer.name == "fc8").weights
+        return net, [fc8[0].reshape(fc8[0].shape[-2:]), fc8[1]]
+    load_torchvision_resnet(net, path)
+    with np.load(path) as archive:
+        return net, [archive["fc.weight"].T, archive["fc.bias"]]
 
-    weights = np.load(tmp_path / "bvlc_alexnet.npy", allow_pickle=True, encoding="latin1").item()
-    assert set(weights) == {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}
-    assert weights["fc8"][0].shape[1] == standin.NUM_CLASSES
-    config = pretrain.image_config("cpu")
-    keras.utils.set_random_seed(7)
-    net = build_image_net(config)
-    load_bvlc_alexnet(net, str(tmp_path / "bvlc_alexnet.npy"))
-    for name in ("conv2", "fc6"):
-        np.testing.assert_array_equal(net.get_layer(name).kernel.numpy(), weights[name][0])
-    # fc7 of the loaded net equals fc7 computed from the file's arrays (conv part through the net).
-    x = pretrain.preprocess(standin.make_standin(standin.StandInConfig(num_images=4, image_size=64))[0], config)
-    fc6_in = keras.Model(net.input, net.get_layer("flatten").output)(x).numpy()
-    h = np.maximum(fc6_in @ weights["fc6"][0] + weights["fc6"][1], 0)
-    want = np.maximum(h @ weights["fc7"][0] + weights["fc7"][1], 0)
-    got = keras.Model(net.input, net.get_layer("fc7").output)(x).numpy()
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+@pytest.mark.parametrize("backbone", sorted(pretrain.BACKBONES))
+def test_the_written_file_loads_back_with_the_same_forward_pass(smoke_pretrained, backbone):
+    trained, images = smoke_pretrained
+    result = trained[backbone]
+    net, (fc8_kernel, fc8_bias) = _load(backbone, result["config"], result["path"])
+    prep = result["prep"]
+    if backbone == "vggf":  # the file's average image is the one the net was trained to have subtracted
+        from sdch_tf.nets.vggf import read_vggf_mean
+
+        mean = read_vggf_mean(result["path"])
+        np.testing.assert_array_equal(mean["average_image"], prep.mean_image)
+        np.testing.assert_allclose(mean["mean_rgb"], prep.mean_rgb, rtol=1e-5)
+    x = pretrain._crops(images, prep)
+    want, got = np.asarray(result["net"](x, training=False)), np.asarray(net(x, training=False))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # The classifier stored beside the backbone gives the trained classifier's logits.
+    np.testing.assert_allclose(got @ fc8_kernel + fc8_bias, np.asarray(result["head"](want)), rtol=1e-4, atol=1e-4)
+
+
+def test_the_command_writes_each_size_into_its_folder_with_a_record(tmp_path):
+    assert pretrain.main(["--backbone", "vggf", "--size", "smoke", "--images", "120", "--held-out", "40",
+                          "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "smoke").iterdir()) == ["imagenet-vgg-f.json", "imagenet-vgg-f.mat"]
+    record = json.loads((tmp_path / "smoke" / "imagenet-vgg-f.json").read_text())
+    assert (record["backbone"], record["size"], record["train_images"], record["held_out_images"]) == \
+        ("vggf", "smoke", 120, 40)
+    assert record["chance"] == 1 / 40 and 0 <= record["held_out_accuracy"] <= 1
+    assert record["command"] == ("python -m sdch_tf.pretrain --backbone vggf --size smoke --images 120 --held-out 40 "
+                                 f"--epochs 1 --out {tmp_path} --quiet")
+    # The pretraining config is the preset's shapes with the MatConvNet input the file's weights expect.
+    assert record["image_net"]["input_scale"] == 1.0 and record["image_net"]["dropout"] == 0.0
 
 
 @pytest.mark.parametrize("flag", ["--epochs", "--images", "--held-out"])

@@ -6,15 +6,15 @@ set instead (docs/reproduction.md §1, "Pretrained stand-in"). It is drawn with 
 synthetic retrieval set (``synthetic.render_images``) so that the low-level statistics match, as
 ImageNet's and MIRFlickr's photographs do, but it shares no item and no label with it:
 
-- **Classes are not the retrieval concepts.** A retrieval concept is a conjunction of one of the
-  four concept hues (red, green, blue, yellow) and one of six shapes, and a retrieval image holds
-  several. A stand-in image holds one salient object, and its class is that object's shape (eight:
-  the six concept shapes and the two distractor shapes) × its exact hue among the four hues no
-  concept uses (magenta, cyan, orange, purple): 32 classes (``class_colours="other_hues"``). A
-  backbone trained on it learns shape and fine colour detectors — useful for the retrieval concepts
-  — but has never had to name a concept hue or find every object of a cluttered scene, which
-  fine-tuning must add. That is the intended imperfection. (The alternative ``"family"``, shape ×
-  warm/cool over all eight hues, transferred worse than random features.)
+- **Classes are not the retrieval concepts.** A retrieval concept of the default synthetic set is
+  a (shape, hue) pair — 24 of them, three shapes in each of the eight hues — and a retrieval image
+  holds several. A stand-in image holds one salient object, and its class is the (shape, hue) of
+  that object for every pair that is *no* concept: the other five shapes in each hue, 40 classes
+  (``classes="non_concepts"``). A backbone trained on it learns shape and colour detectors —
+  useful for the retrieval concepts — but has never had to name a concept's shape or find every
+  object of a cluttered scene, which fine-tuning must add. That is the intended imperfection.
+  (The alternative ``"family"``, shape × warm/cool over all eight hues, transferred worse than
+  random features.)
 - **Items are new.** Images come from their own seed stream (``SeedSequence((seed, STREAM))``),
   with a larger, more variable salient object, small clutter objects of any shape and colour
   (black and white included), and wider colour jitter than the retrieval set.

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from sdch_tf.atomic import atomic_write
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.configs import CAFFE_IMAGENET_MEAN_RGB, ImageNetConfig  # noqa: F401  (re-exported)
 from sdch_tf.nets.empty_batch import MaxPooling2D, skip_if_empty
@@ -434,3 +435,16 @@ def load_bvlc_alexnet(image_net: keras.Model, path: str | os.PathLike) -> None:
             assignments.append((variable, value.astype(np.float32, copy=False)))
     for variable, value in assignments:
         variable.assign(value)
+
+
+def write_bvlc_alexnet(path: str | os.PathLike, image_net: keras.Model, fc8=None) -> None:
+    """``bvlc_alexnet.npy`` of a trained ``build_image_net`` network: the inverse of ``load_bvlc_alexnet``.
+
+    A dict {conv1..fc7: [W, b]} (plus fc8 when given a Dense layer) pickled with ``np.save`` as the
+    real file is: kernels HWIO with conv2/4/5's per-group input depth, fc6 in (H, W, C) order.
+    Written atomically (``sdch_tf.atomic``).
+    """
+    weights = {layer.name: [np.asarray(layer.kernel), np.asarray(layer.bias)] for layer in _pretrained_layers(image_net)}
+    if fc8 is not None:
+        weights["fc8"] = [np.asarray(fc8.kernel), np.asarray(fc8.bias)]
+    atomic_write(os.fspath(path), lambda f: np.save(f, weights, allow_pickle=True))

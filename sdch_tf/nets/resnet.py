@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from sdch_tf.atomic import atomic_write
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.empty_batch import Conv2D, MaxPooling2D
 
@@ -261,6 +262,27 @@ def load_torchvision_resnet(model: keras.Model, path: str | os.PathLike) -> list
     for _, variable, value in assignments:
         variable.assign(value)
     return [key for key, _, _ in assignments]
+
+
+def write_torchvision_resnet(path: str | os.PathLike, model: keras.Model, fc=None) -> None:
+    """A torchvision ResNet state dict as ``.npz`` of a trained ``build_resnet34`` / ``build_resnet``
+    network: the inverse of ``load_torchvision_resnet``.
+
+    Conv kernels HWIO → OIHW; BN gamma/beta/moving mean/moving variance → ``weight``/``bias``/
+    ``running_mean``/``running_var``, with torchvision's ``num_batches_tracked`` (int64, unused by
+    the loader); ``fc.weight`` (K, C) and ``fc.bias`` when given the classifier's Dense layer.
+    Written atomically (``sdch_tf.atomic``).
+    """
+    arrays = {}
+    for key, variable, _ in _expected_arrays(model):
+        value = np.asarray(variable, np.float32)
+        arrays[key] = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value  # HWIO → OIHW
+        if key.endswith(".running_var"):
+            arrays[key[:-len("running_var")] + "num_batches_tracked"] = np.array(0, np.int64)
+    if fc is not None:
+        arrays["fc.weight"] = np.asarray(fc.kernel, np.float32).T
+        arrays["fc.bias"] = np.asarray(fc.bias, np.float32)
+    atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays))
 
 
 def _blocks_per_stage(keys) -> tuple[int, ...]:

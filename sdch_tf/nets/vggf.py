@@ -57,6 +57,7 @@ import numpy as np
 import scipy.io
 import tensorflow as tf
 
+from sdch_tf.atomic import atomic_write
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.empty_batch import skip_if_empty
 from sdch_tf.nets.alexnet import CAFFE_IMAGENET_MEAN_RGB, PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
@@ -495,3 +496,67 @@ def load_vggf(model: keras.Model, path: str | os.PathLike) -> dict:
     for variable, value in assignments:
         variable.assign(value)
     return mean
+
+
+# ----------------------------------------------------------------------------- writing a file
+def _cell(*items) -> np.ndarray:
+    """A 1×n MATLAB cell array."""
+    out = np.empty((1, len(items)), dtype=object)
+    for index, item in enumerate(items):
+        out[0, index] = item
+    return out
+
+
+def write_vggf_mat(path: str | os.PathLike, model: keras.Model, average_image: np.ndarray, fc8=None,
+                   class_names=()) -> None:
+    """``imagenet-vgg-f.mat`` of a trained ``build_vggf`` network: the inverse of ``load_vggf``.
+
+    Writes the newer MatConvNet simplenn layout (``layers`` cell array with ``weights`` =
+    {kernel, bias}, ``meta.normalization.averageImage``, ``meta.classes.name``): conv → relu →
+    lrn → pool in CNN-F's order with the network's own LRN parameters and pool pads, fc6 as a
+    side×side×C×K convolution over pool5 and fc7 (and fc8, when given a Dense layer) as 1×1 ones.
+    ``average_image`` (H×W×3 RGB, or 3 channel means) is the mean the network was trained to
+    have subtracted. Written atomically (``sdch_tf.atomic``).
+    """
+    side = model.get_layer("pool5").output.shape[1]
+    names = {layer.name for layer in model.layers}
+    layers = []
+
+    def conv(name, kernel, bias, stride, pad):
+        kernel = np.asarray(kernel, np.float32)
+        layers.append({"name": name, "type": "conv", "weights": _cell(kernel, np.asarray(bias, np.float32)[None]),
+                       "size": np.array([kernel.shape], float), "stride": np.array([[stride, stride]], float),
+                       "pad": np.array([[pad] * 4], float), "dilate": np.array([[1.0, 1.0]]),
+                       "opts": np.empty((0, 0), dtype=object)})
+
+    def relu(index):
+        layers.append({"name": f"relu{index}", "type": "relu", "leak": 0.0})
+
+    for index, (_, stride, pad) in enumerate(_CONV_SPECS, start=1):
+        layer = model.get_layer(f"conv{index}")
+        conv(layer.name, layer.kernel, layer.bias, stride, pad)
+        relu(index)
+        if f"lrn{index}" in names:
+            lrn = model.get_layer(f"lrn{index}")
+            param = [2 * lrn.depth_radius + 1, lrn.bias, lrn.alpha, lrn.beta]
+            layers.append({"name": f"norm{index}", "type": "lrn", "param": np.array([param], float)})
+        if index in _POOLED:
+            layers.append({"name": _POOLED[index], "type": "pool", "method": "max",
+                           "pool": np.array([[_POOL_SIZE] * 2], float), "stride": np.array([[_POOL_STRIDE] * 2], float),
+                           "pad": np.array([model.get_layer(_POOLED[index]).pad], float)})
+    fc6, fc7 = model.get_layer("fc6"), model.get_layer("fc7")
+    units = fc6.kernel.shape[1]
+    conv("fc6", np.reshape(fc6.kernel, (side, side, -1, units)), fc6.bias, 1, 0)
+    relu(6)
+    conv("fc7", np.reshape(fc7.kernel, (1, 1) + tuple(fc7.kernel.shape)), fc7.bias, 1, 0)
+    relu(7)
+    if fc8 is not None:
+        conv("fc8", np.reshape(fc8.kernel, (1, 1) + tuple(fc8.kernel.shape)), fc8.bias, 1, 0)
+        layers.append({"name": "prob", "type": "softmax"})
+    size = model.input.shape[1]
+    meta = {"normalization": {"averageImage": np.asarray(average_image, np.float32),
+                              "imageSize": np.array([[size, size, 3.0]]), "interpolation": "bilinear",
+                              "keepAspect": 1.0, "border": np.array([[0.0, 0.0]])},
+            "inputs": {"name": "input"},
+            "classes": {"name": _cell(*class_names) if class_names else np.empty((0, 0), dtype=object)}}
+    atomic_write(os.fspath(path), lambda f: scipy.io.savemat(f, {"layers": _cell(*layers), "meta": meta}))
