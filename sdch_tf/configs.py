@@ -7,6 +7,7 @@ seconds. Every method's ``preset(name)`` gives one of these (``pick_preset``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 from sdch_tf.data.synthetic import SyntheticConfig
@@ -20,9 +21,32 @@ PRESET_NAMES = ("paper", "cpu", "smoke")
 NO_WEIGHTS = "none"
 
 
+# The ImageNet stand-in's weights that the cpu and smoke presets load (docs/reproduction.md §2.3):
+# ``weights = "standin:<size>/<file>"`` names a file under STANDIN_DIR, written by
+# ``python -m sdch_tf.pretrain --out sdch_tf/weights/standin``, so that a recorded config does not
+# carry this machine's install path.
+STANDIN_PREFIX = "standin:"
+STANDIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "standin")
+
+
+def standin_weights(size: str, weights_file: str) -> str:
+    """The ``weights`` value of the stand-in ``weights_file`` pretrained at the ``size`` preset's shapes."""
+    return f"{STANDIN_PREFIX}{size}/{weights_file}"
+
+
 def pretrained_weights(config) -> str | None:
-    """The pretrained image-network file of ``config``; None without one (or with ``--weights none``)."""
-    return None if config.weights in (None, NO_WEIGHTS) else config.weights
+    """The pretrained image-network file of ``config``; None without one (or with ``--weights none``).
+    A stand-in name (``standin_weights``) becomes its path in the installed package."""
+    if config.weights in (None, NO_WEIGHTS):
+        return None
+    if not config.weights.startswith(STANDIN_PREFIX):
+        return config.weights
+    path = os.path.join(STANDIN_DIR, *config.weights[len(STANDIN_PREFIX):].split("/"))
+    if not os.path.isfile(path):
+        raise InputError(f"the stand-in weights {config.weights!r} are not in this install ({path}); make them with "
+                         f"python -m sdch_tf.pretrain --out {STANDIN_DIR}, or pass --weights PATH or --weights "
+                         f"{NO_WEIGHTS}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,9 @@ class RunConfig:
     # database (DCMH's code, CMHN, DSPAH, RDCMH). Evaluation only: a finished run is rescored, not retrained.
     top_k: int | None = 500
     eval_batch_size: int = 256            # encoding batch size: no effect on the codes
+    # Score the model every this many epochs and log it (evaluation.RetrievalCurve): the learning curve.
+    # It trains exactly as without, but names a run directory of its own (results._NEUTRAL_FIELDS).
+    eval_every: int | None = None
     weights: str | None = None            # the pretrained image-net file; None: random initialisation
     jit_compile: bool = False             # XLA-compile the train step (--jit)
     data: DataConfig = field(default_factory=DataConfig)

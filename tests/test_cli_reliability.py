@@ -145,6 +145,11 @@ def one_epoch_run(tmp_path_factory):
     return run_dir
 
 
+def test_a_run_shorter_than_its_preset_says_so_in_the_summary(tmp_path, capsys):
+    assert train.main([*SMOKE, "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert "SDCH on synthetic (preset smoke, 1 epochs (the preset has 3)), mAP@500" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name, finished", [("checkpoint.npz", False), ("run.json", False), ("epochs.jsonl", False),
                                             ("untrained.json", False), ("result.json", True)])
 def test_a_corrupt_run_file_is_named_with_the_way_out(one_epoch_run, tmp_path, capsys, name, finished):
@@ -320,8 +325,9 @@ def test_weights_none_runs_a_paper_preset_from_random_initialisation_on_purpose(
     assert config.preset == "paper" and config.weights == "none"  # recorded as such in result.json
     assert configs.pretrained_weights(config) is None
     assert configs.pretrained_weights(dataclasses_replace(config, weights="w.npy")) == "w.npy"
-    # The other presets need no weights.
-    assert train.build_config(train.parse_args(["--preset", "cpu"])).weights is None
+    # The other presets load the stand-in weights committed with the package.
+    assert train.build_config(train.parse_args(["--preset", "cpu"])).weights == \
+        configs.standin_weights("cpu", "bvlc_alexnet.npy")
 
 
 def dataclasses_replace(config, **fields):

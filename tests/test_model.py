@@ -250,9 +250,8 @@ def test_fc4_is_drawn_from_an_untruncated_normal_in_the_paper_setting(fc4_init, 
     assert (np.abs(kernel).max() > 2.28 * sigma) == untruncated
 
 
-def test_the_paper_preset_draws_fc4_untruncated_and_the_recorded_presets_keep_theirs():
-    assert preset("paper").fc4_init == "normal"
-    assert preset("cpu").fc4_init == preset("smoke").fc4_init == "truncated"
+def test_every_preset_draws_fc4_untruncated_as_the_paper():
+    assert preset("paper").fc4_init == preset("cpu").fc4_init == preset("smoke").fc4_init == "normal"
     with pytest.raises(ValueError, match="fc4_init must be one of"):
         image_net, text_net = tiny_nets()
         SDCH(image_net, text_net, R, N, 0.01, 1.0, 1.0, 0.1, fc4_init="uniform")

@@ -1,10 +1,14 @@
-"""The paper presets hold no from-scratch fix; the cpu/smoke presets keep theirs (README, "Paper and
-cpu presets"). Each value below is the paper's (or its authors' code's), cited in the method's config."""
+"""The presets: ``paper`` is the paper; ``cpu`` and ``smoke`` are the paper scaled down, loading the
+ImageNet stand-in weights, with only the departures each method's NOTES.md measures (README,
+"Paper and cpu presets"; docs/reproduction.md §2.3). Each paper value is cited in the method's config."""
+import dataclasses
+import os
+
 import pytest
 
-from sdch_tf import registry
+from sdch_tf import configs, pretrain, registry
 
-# field → the paper's value, per method: what a from-scratch fix of the cpu preset changes.
+# field → the paper's value, per method: what a departure of the cpu preset changes.
 PAPER_VALUES = {
     "sdch": {"data_init": False, "fc4_init": "normal", "code_refresh": "forward", "itq_centering": "joint"},
     "dcmh": {"output_std": 0.0, "eta": 1.0, "optimizer": "sgd", "average_image": True},
@@ -13,12 +17,33 @@ PAPER_VALUES = {
     "rdcmh": {"margin": 0.0, "optimizer": "sgd", "data_init": False},
 }
 
+# The departures of the cpu and smoke presets, each measured in the method's NOTES.md.
+DEPARTURES = {
+    "sdch": {"data_init": True},
+    "dcmh": {"output_std": 0.3},
+    "cmhn": {},
+    "dspah": {"output_init_std": 1.0, "rate_scaled_from_bits": 8},
+    "rdcmh": {"margin": 0.5, "optimizer": "adam", "lr_image": 3e-4, "lr_text": 3e-4, "data_init": True,
+              "triplet_scope": "batch"},
+}
+# Dropout, a departure of the networks (measured in the method's NOTES.md).
+NET_DEPARTURES = {
+    "rdcmh": {"image_net": {"dropout": 0.0}, "text_net": {"dropout": 0.0}},
+}
+# Fields that only scale a run down: length, data, widths and input size, the weights file.
+SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "itq_iterations", "text_hidden",
+                "image_hash_units", "text_units", "lr_image", "lr_text", "image_net", "text_net"}
+NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
+                    "pool_sizes", "hidden_units"}
+BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34"}
+
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))
 def test_paper_presets_hold_the_papers_values(method):
     config = registry.get_method(method).preset("paper")
     for field, value in PAPER_VALUES[method].items():
         assert getattr(config, field) == value, (method, field)
+    assert config.weights is None  # the user's ImageNet file, --weights
 
 
 def test_paper_networks_are_the_papers():
@@ -28,15 +53,45 @@ def test_paper_networks_are_the_papers():
     assert registry.get_method("rdcmh").preset("paper").lr_image == pytest.approx(10 ** -1.5 / 1.28e6)
 
 
-@pytest.mark.parametrize("method, departures", [
-    ("sdch", {"data_init": True}),
-    ("dspah", {"output_init_std": 1.0, "rate_scaled_from_bits": 8}),
-    ("rdcmh", {"margin": 0.5, "optimizer": "adam", "data_init": True}),
-])
-def test_the_from_scratch_presets_keep_their_measured_departures(method, departures):
-    for preset in ("cpu", "smoke"):
-        config = registry.get_method(method).preset(preset)
-        for field, value in departures.items():
-            if preset == "smoke" and field == "rate_scaled_from_bits":
-                continue
-            assert getattr(config, field) == value, (method, preset, field)
+@pytest.mark.parametrize("preset", ["cpu", "smoke"])
+@pytest.mark.parametrize("method", sorted(PAPER_VALUES))
+def test_cpu_and_smoke_are_the_paper_scaled_down_with_the_measured_departures_only(method, preset):
+    paper, config = (registry.get_method(method).preset(name) for name in ("paper", preset))
+    changed = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(paper, f.name)}
+    departures = DEPARTURES[method]
+    assert changed <= SCALE_FIELDS | set(departures), (method, preset, changed - SCALE_FIELDS - set(departures))
+    for field, value in departures.items():
+        assert getattr(config, field) == value, (method, preset, field)
+    for net in ("image_net", "text_net"):
+        if hasattr(config, net):
+            a, b = getattr(paper, net), getattr(config, net)
+            net_changed = {f.name for f in dataclasses.fields(b) if getattr(a, f.name) != getattr(b, f.name)}
+            allowed = NET_DEPARTURES.get(method, {}).get(net, {})
+            assert net_changed <= NET_SCALE_FIELDS | set(allowed), (method, preset, net, net_changed - NET_SCALE_FIELDS)
+            for field, value in allowed.items():
+                assert getattr(b, field) == value, (method, preset, net, field)
+
+
+@pytest.mark.parametrize("preset", ["cpu", "smoke"])
+@pytest.mark.parametrize("method", sorted(PAPER_VALUES))
+def test_cpu_and_smoke_load_the_committed_standin_of_their_backbone(method, preset):
+    config = registry.get_method(method).preset(preset)
+    backbone = pretrain.BACKBONES[BACKBONE_OF[method]]
+    assert config.weights == configs.standin_weights(preset, backbone.weights_file)
+    path = configs.pretrained_weights(config)
+    assert os.path.isfile(path) and path.startswith(configs.STANDIN_DIR)
+    # The file was pretrained at exactly this preset's image-net shapes.
+    shapes = pretrain.image_config(BACKBONE_OF[method], preset)
+    for field in NET_SCALE_FIELDS & {f.name for f in dataclasses.fields(shapes)}:
+        assert getattr(config.image_net, field) == getattr(shapes, field), (method, preset, field)
+
+
+def test_a_missing_standin_file_is_one_error_naming_the_command(monkeypatch, tmp_path):
+    from sdch_tf.input_errors import InputError
+
+    monkeypatch.setattr(configs, "STANDIN_DIR", str(tmp_path))
+    config = registry.get_method("sdch").preset("cpu")
+    with pytest.raises(InputError, match="python -m sdch_tf.pretrain"):
+        configs.pretrained_weights(config)
+    assert configs.pretrained_weights(dataclasses.replace(config, weights="w.npy")) == "w.npy"
+    assert configs.pretrained_weights(dataclasses.replace(config, weights=configs.NO_WEIGHTS)) is None

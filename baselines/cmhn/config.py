@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset
-from sdch_tf.nets.alexnet import PIXEL_STD
+from sdch_tf.configs import RunConfig, cpu_preset, preset_function, scaled_conv_net, smoke_preset, standin_weights
 from sdch_tf.nets.vggf import VGGFConfig
 
 
@@ -63,16 +62,10 @@ def _cpu() -> CMHNConfig:
         base,
         batch_size=64,                    # SDCH's cpu preset: 2,000 pairs, 32 steps an epoch
         epochs=25,
-        # From scratch, CMHN §3's 1e-2 saturates the image head's tanh within one epoch and
-        # collapses every image onto one code (synthetic set: std of H_u → 0 by epoch 2, mAP at
-        # chance); 1e-3: mAP@500 0.684 / 0.710 at 16 bits after 25 epochs.
-        lr_new=1e-3,
-        output_std=1.0,  # without: mAP 0.590 / 0.529 after 10 epochs, with: 0.634 / 0.641
-        input_scale=1 / PIXEL_STD,
-        # The cpu scaling of every method (configs.SCALED_CONV_NET): 83×83 crops of 94×94 (pool5 1×1), narrow
-        # convolutions and fc6/fc7, no dropout (it only slows a net learning from scratch).
-        # pixel_std 1: the input is already scaled to unit std (input_scale).
-        image_net=scaled_conv_net(base.image_net, "cpu", dropout=0.0, pixel_std=1.0),
+        # CMHN §3's pretrained start at the cpu scale: VGG-F trained on the ImageNet stand-in
+        # (python -m sdch_tf.pretrain; docs/reproduction.md §2.3), conv1..fc7 at lr_pretrained.
+        weights=standin_weights("cpu", "imagenet-vgg-f.mat"),
+        image_net=scaled_conv_net(base.image_net, "cpu"),   # the scaled VGG-F (configs.SCALED_CONV_NET)
     )
 
 
@@ -81,6 +74,7 @@ def _smoke() -> CMHNConfig:
     return smoke_preset(
         base,
         epochs=3,
+        weights=standin_weights("smoke", "imagenet-vgg-f.mat"),
         image_hash_units=(32, 32),
         text_units=(32,),
         image_net=scaled_conv_net(base.image_net, "smoke"),
