@@ -15,7 +15,7 @@ import math
 from sdch_tf.input_errors import InputError
 
 # Counts: at least 1.
-POSITIVE_INTS = ("epochs", "batch_size", "eval_batch_size", "top_k", "itq_iterations", "num_bins",
+POSITIVE_INTS = ("epochs", "batch_size", "eval_batch_size", "eval_every", "top_k", "itq_iterations", "num_bins",
                  "text_hidden", "rate_scaled_from_bits")
 # Learning rates and scales: > 0 (None allowed where the config says "not set").
 POSITIVE = ("lr_feature", "lr_hash", "lr_pretrained", "lr_start", "lr_end", "lr_new", "lr_image", "lr_text",

@@ -10,8 +10,10 @@ scored like for like.
     build(config, data, split, bits, seed) -> hasher
                                   an untrained model with encode_image / encode_text
                                   returning codes in {−1, +1} (evaluation.Hasher)
-    fit(hasher, config, data, split, run_dir, seed, verbose) -> list of per-epoch records
-                                  trains in place; checkpoints into run_dir and resumes
+    fit(hasher, config, data, split, run_dir, seed, verbose, observers) -> list of per-epoch records
+                                  trains in place; checkpoints into run_dir and resumes;
+                                  observers: keras callbacks to run after the method's
+                                  own each epoch (the learning curve, --eval-every)
     preprocessing(config) -> ImagePreprocessing
     distributable                 True if its train_step gathers the global batch under
                                   tf.distribute (--distribute; sdch_tf.training.distribute)

@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--itq-centering", default=None, choices=("joint", "per_modality"),
                    help="SDCH: centre all m+n z_i together before ITQ (SDCH §4.2, the default) or each modality "
                         "on its own mean")
+    p.add_argument("--eval-every", type=int, default=None, metavar="N",
+                   help="score mAP every N epochs (and after the last) into the epoch log epochs.jsonl as curve_map_*: "
+                        "the learning curve. Training is unchanged; the run gets a directory of its own")
     p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
     p.add_argument("--precision", default=None, choices=("fp32", "bf16", "fp16"),
                    help="fp32 (the paper's); bf16 / fp16: Keras mixed precision, fp16 with loss scaling "
@@ -81,6 +84,7 @@ def build_config(args):
         bits=tuple(args.bits) if args.bits else None, epochs=args.epochs, batch_size=args.batch_size,
         weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
         precision=args.precision, code_refresh=args.code_refresh, itq_centering=args.itq_centering,
+        eval_every=args.eval_every,
     )
     return configs.with_top_k(config, args.top_k)
 
@@ -127,6 +131,7 @@ def _main(argv=None) -> int:
     cli.check_out_dir(args.out)
     config = build_config(args)
     method = registry.get_method(config.method)
+    preset_epochs = method.preset(config.preset).epochs
     verbose = 0 if args.quiet else 1
     if args.distribute != "none" and not method.distributable:
         raise InputError(f"--distribute {args.distribute} does not apply to --method {args.method} yet: its train "
@@ -150,8 +155,10 @@ def _main(argv=None) -> int:
             runs.append(result)
             paths.append(path)
 
-    print(f"\n{config.method.upper()} on {data.name} (preset {config.preset}), {results.metric_label(config.top_k)}, "
-          f"{args.runs} run(s) per code length")
+    # The epochs too: a run shorter than its preset's (the README's main job) must say so.
+    shorter = f", {config.epochs} epochs (the preset has {preset_epochs})" if config.epochs != preset_epochs else ""
+    print(f"\n{config.method.upper()} on {data.name} (preset {config.preset}{shorter}), "
+          f"{results.metric_label(config.top_k)}, {args.runs} run(s) per code length")
     print(results.format_summary(results.summarize(runs), config.top_k))
     print("\nResult files:")
     for path in paths:

@@ -210,3 +210,31 @@ def test_a_bad_top_k_is_refused(value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_args(["--top-k", value])
     assert exit_info.value.code == 2 and "--top-k" in capsys.readouterr().err
+
+
+def test_the_learning_curve_is_logged_and_training_is_unchanged_by_it(tmp_path):
+    import numpy as np
+
+    from sdch_tf.run.experiment import load_codes
+
+    runs = {}
+    for name, extra in (("plain", []), ("curve", ["--eval-every", "2"])):
+        out = tmp_path / name
+        assert train.main(["--preset", "smoke", "--deterministic", "--out", str(out), "--quiet", *extra]) == 0
+        (path,) = out.glob("runs/*/result.json")
+        runs[name] = (path.parent, json.loads(path.read_text()))
+    (plain_dir, plain), (curve_dir, curve) = runs["plain"], runs["curve"]
+    assert plain_dir.name != curve_dir.name  # a run directory of its own
+    for key, value in load_codes(str(plain_dir / "codes.npz")).items():
+        np.testing.assert_array_equal(load_codes(str(curve_dir / "codes.npz"))[key], value)
+    logged = callbacks.EpochLog.read(curve_dir / "epochs.jsonl")
+    # Every second epoch and the last (3 epochs: 2 and 3); the last one scores the final codes.
+    assert ["curve_map_i2t" in e for e in logged] == [False, True, True]
+    assert not any(k.startswith("curve_") for e in callbacks.EpochLog.read(plain_dir / "epochs.jsonl") for k in e)
+    for key in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i"):
+        assert logged[-1][f"curve_{key}"] == pytest.approx(curve[key], abs=1e-12)
+
+
+def test_eval_every_below_one_is_one_error_line(tmp_path, capsys):
+    assert train.main(["--preset", "smoke", "--eval-every", "0", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "error: eval_every (--eval-every) = 0: must be at least 1"

@@ -89,15 +89,16 @@ def build(config: CMHNConfig, data: CrossModalData, split: Split, bits: int, see
 
 
 def fit(model: CMHN, config: CMHNConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
-        verbose: int = 1) -> list[dict]:
+        verbose: int = 1, observers=()) -> list[dict]:
     """``config.epochs`` rounds of CMHN's iterative optimisation; one record per epoch (Eq. 8 terms
     per pair, SVM training accuracy, fraction of code bits changed, seconds).
 
     With ``config.score_unified_codes`` also writes ``unified.json`` in ``run_dir``: CMHN's main
-    table row, the database represented by the unified codes B (unified.py).
+    table row, the database represented by the unified codes B (unified.py). ``observers``:
+    callbacks after the method's own (the run layer's learning curve).
     """
     records = fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose,
-                           [CodeSteps()])
+                           [CodeSteps(), *observers])
     if config.score_unified_codes:
         scores = score_unified(model, data, split, preprocessing(config), config.top_k, config.eval_batch_size)
         atomic_write_json(f"{run_dir}/{UNIFIED_FILE}", scores)

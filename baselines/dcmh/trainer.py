@@ -146,16 +146,17 @@ def epoch_batches(data: CrossModalData, split: Split, config: DCMHConfig, seed: 
 
 
 def fit(model: DCMH, config: DCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
-        verbose: int = 1) -> list[dict]:
+        verbose: int = 1, observers=()) -> list[dict]:
     """Train for ``config.epochs`` outer iterations; returns one record per epoch (mean step
-    losses of each network, J of Eq. 2, seconds). Checkpointed after every epoch in ``run_dir``."""
+    losses of each network, J of Eq. 2, seconds). Checkpointed after every epoch in ``run_dir``.
+    ``observers``: callbacks after the method's own (the run layer's learning curve)."""
     return fit_resumable(
         model,
         lambda start: epoch_batches(data, split, config, seed, start, config.epochs),
         config.epochs,
         [EpochLearningRate(lambda epoch: logspace_rate(epoch, config.lr_start, config.lr_end, config.epochs)),
          ObjectiveLog(np.asarray(data.labels[np.asarray(split.train)], np.float32)),
-         UpdateCodes()],
+         UpdateCodes(), *observers],
         run_dir,
         verbose,
         steps_per_epoch=steps_per_epoch(len(split.train), config.batch_size),

@@ -70,11 +70,13 @@ def build(config: DSPAHConfig, data: CrossModalData, split: Split, bits: int, se
 
 
 def fit(model: DSPAH, config: DSPAHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
-        verbose: int = 1) -> list[dict]:
-    """Algorithm 1 for ``config.epochs`` epochs; one record per epoch (loss terms, seconds)."""
+        verbose: int = 1, observers=()) -> list[dict]:
+    """Algorithm 1 for ``config.epochs`` epochs; one record per epoch (loss terms, seconds).
+    ``observers``: callbacks after the method's own (the run layer's learning curve)."""
     callbacks = [UpdateCodes()]
     if config.final_learning_rate is not None:
         scale = learning_rate(config, model.bits) / config.learning_rate
         start, end = config.learning_rate * scale, config.final_learning_rate * scale
         callbacks.insert(0, EpochLearningRate(lambda epoch: linear_rate(epoch, start, end, config.epochs)))
-    return fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose, callbacks)
+    return fit_on_pairs(model, config, data, split, preprocessing(config), run_dir, seed, verbose,
+                        [*callbacks, *observers])

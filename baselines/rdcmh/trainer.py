@@ -90,10 +90,11 @@ def build(config: RDCMHConfig, data: CrossModalData, split: Split, bits: int, se
 
 
 def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
-        verbose: int = 1) -> list[dict]:
+        verbose: int = 1, observers=()) -> list[dict]:
     """Algorithm 1's iterations, ``config.epochs`` passes of triplets; one record per epoch.
 
     Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
+    ``observers``: callbacks after the method's own (the run layer's learning curve).
     """
     sampler = TripletSampler(model.similarity, config.num_bins)
     prep = preprocessing(config)
@@ -102,7 +103,7 @@ def fit(model: RDCMH, config: RDCMHConfig, data: CrossModalData, split: Split, r
         lambda start: triplet_batches(data, split.train, sampler, config.batch_size, prep, seed,
                                       config.triplet_scope, start_epoch=start, stop_epoch=config.epochs),
         config.epochs,
-        [],
+        list(observers),
         run_dir,
         verbose,
         steps_per_epoch=num_train_batches(len(split.train), config.batch_size),

@@ -127,3 +127,29 @@ def evaluate(hasher: Hasher, data: CrossModalData, split: Split, prep: ImagePrep
     """Encode with ``hasher`` and score: mAPs, optionally curves, and encoding times."""
     codes, timing = encode_split(hasher, data, split, prep, batch_size, verbose)
     return {**score(codes, data, split, top_k, curves), "timing": timing}
+
+
+class RetrievalCurve(keras.callbacks.Callback):
+    """Scores the model every ``every`` epochs (and after the last): the learning curve.
+
+    Adds ``curve_map_i2t``, ``curve_map_t2i`` (mAP@``top_k``) and ``curve_map_all_i2t``,
+    ``curve_map_all_t2i`` (MAP over the whole database) to that epoch's logs, so the epoch log
+    (``epochs.jsonl``) records them. Encoding runs in inference mode on centre crops and draws no
+    random number, so a run with the curve trains exactly as one without (tests/test_curve.py).
+    """
+
+    def __init__(self, every: int, epochs: int, data: CrossModalData, split: Split, prep: ImagePreprocessing,
+                 top_k: int | None = 500, batch_size: int = 256):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"RetrievalCurve needs every >= 1, got {every}")
+        self.every, self.epochs, self.data, self.split, self.prep = every, epochs, data, split, prep
+        self.top_k, self.batch_size = top_k, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or ((epoch + 1) % self.every and epoch + 1 != self.epochs):
+            return
+        codes, _ = encode_split(self.model, self.data, self.split, self.prep, self.batch_size)
+        scored = score(codes, self.data, self.split, self.top_k, curves=False)
+        for key in ("map_i2t", "map_t2i", "map_all_i2t", "map_all_t2i"):
+            logs[f"curve_{key}"] = float(scored[key])

@@ -267,7 +267,11 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
     if verbose:
         print(f"Untrained {results.metric_label(config.top_k)}: I→T {untrained['map_i2t']:.4f}, "
               f"T→I {untrained['map_t2i']:.4f}")
-    epochs = method.fit(hasher, config, data, split, directory, seed, verbose)
+    observers = []
+    if config.eval_every:
+        observers.append(evaluation.RetrievalCurve(config.eval_every, config.epochs, data, split, prep, config.top_k,
+                                                   config.eval_batch_size))
+    epochs = method.fit(hasher, config, data, split, directory, seed, verbose, observers)
     if verbose:
         print("Evaluating")
     codes, timing = evaluation.encode_split(hasher, data, split, prep, config.eval_batch_size, verbose > 0)

@@ -32,7 +32,7 @@ def config_dict(config, bits: int | None = None) -> dict:
 # behaviour from before they existed: at that value they are left out of the digest, so the
 # recorded runs keep their ids (and are reused, not retrained).
 _NEUTRAL_FIELDS = {"precision": "fp32", "fc4_init": "truncated", "code_refresh": "recorded", "itq_centering": "joint",
-                   "average_image": True}
+                   "average_image": True, "eval_every": None}
 
 
 # Config fields of the evaluation only: they do not identify a run (a finished run is rescored

@@ -58,10 +58,11 @@ def build(config: SDCHConfig, data: CrossModalData, split: Split, bits: int, see
 
 
 def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
-        verbose: int = 1) -> list[dict]:
+        verbose: int = 1, observers=()) -> list[dict]:
     """Train with the staged schedule; returns one record per epoch (phase, loss terms, seconds).
 
     Checkpointed after every epoch into ``run_dir`` and resumed from there (``training.fit_resumable``).
+    ``observers``: callbacks after the method's own (the run layer's learning curve).
     """
     prep = preprocessing(config)
 
@@ -72,4 +73,5 @@ def fit(model: SDCH, config: SDCHConfig, data: CrossModalData, split: Split, run
 
     refresh = CodeRefresh(config.itq_iterations, seed, source=config.code_refresh, training_inputs=training_inputs,
                           itq_centering=config.itq_centering)
-    return fit_on_pairs(model, config, data, split, prep, run_dir, seed, verbose, [StagedSchedule(), refresh])
+    return fit_on_pairs(model, config, data, split, prep, run_dir, seed, verbose,
+                        [StagedSchedule(), refresh, *observers])
