@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "supervised methods then train on the labelled items only")
     p.add_argument("--weights", default=None,
                    help="pretrained image-net weights: bvlc_alexnet.npy (SDCH), imagenet-vgg-f.mat (DCMH, CMHN, "
-                        "RDCMH), ResNet-34 .npz (DSPAH)")
+                        "RDCMH), ResNet-34 .npz (DSPAH); default: the ImageNet stand-in's for cpu and smoke, required "
+                        "for paper; 'none': random initialisation")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
     p.add_argument("--top-k", default=None, type=cli.parse_top_k, metavar="K|all",
                    help="cut-off R of the reported mAP@R (500, SDCH §4.2); 'all': MAP over the whole database "
