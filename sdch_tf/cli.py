@@ -37,6 +37,12 @@ EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted — run the same command again to continue"
 
 
+def add_verbose_flag(parser) -> None:
+    """``--verbose``, the same on every command line (read by ``quiet_tensorflow_import``)."""
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"show TensorFlow's start-up and C++ log lines (also {VERBOSE_ENV}=1)")
+
+
 def quiet_tensorflow_import(verbose: bool = False) -> None:
     """Import TensorFlow (and Keras) now, keeping its C++ start-up lines off the terminal unless
     ``verbose`` or ``SDCH_TF_VERBOSE``. A no-op once TensorFlow is imported. The training command

@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=256, help="images per forward pass (no effect on the features)")
     p.add_argument("--out", required=True, help="the features file to write (HDF5), e.g. features/mirflickr.h5")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help=f"TensorFlow's start-up lines (also {cli.VERBOSE_ENV}=1)")
+    cli.add_verbose_flag(p)
     return p.parse_args(argv)
 
 

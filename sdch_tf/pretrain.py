@@ -182,7 +182,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="directory: the files go to OUT/<size>/")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--verbose", action="store_true", help=f"TensorFlow's start-up lines (also {cli.VERBOSE_ENV}=1)")
+    cli.add_verbose_flag(p)
     return p.parse_args(argv)
 
 

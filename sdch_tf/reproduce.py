@@ -63,8 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimate, then stop")
     p.add_argument("--no-draw", action="store_true", help="train only; draw later with python -m sdch_tf.figures")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
-    p.add_argument("--verbose", action="store_true",
-                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
+    cli.add_verbose_flag(p)
     return p.parse_args(argv)
 
 

@@ -69,8 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="result set (default results/<preset>-<dataset>)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--verbose", action="store_true",
-                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
+    cli.add_verbose_flag(p)
     return p.parse_args(argv)
 
 

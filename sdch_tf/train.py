@@ -71,8 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default="results", help="output directory; runs go to OUT/runs/<run-id>/")
     p.add_argument("--fresh", action="store_true", help="discard a finished or interrupted run with the same config")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--verbose", action="store_true",
-                   help=f"show TensorFlow's start-up and C++ log lines (also {cli.VERBOSE_ENV}=1)")
+    cli.add_verbose_flag(p)
     return p.parse_args(argv)
 
 
