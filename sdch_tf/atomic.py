@@ -24,14 +24,34 @@ TEMP_PREFIX = ".tmp-"
 
 def atomic_write(path, write):
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=os.path.basename(path))
-    try:
+    with _temporary_beside(path) as (fd, _):
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+
+
+def atomic_write_path(path, write_to):
+    """``atomic_write`` for writers that open the file by name themselves (h5py, which reads back
+    what it has written, so a write-only file object will not do): ``write_to(temporary path)``,
+    then fsync, the rename into place, and an fsync of the directory."""
+    with _temporary_beside(path) as (fd, tmp):
+        os.close(fd)
+        write_to(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+@contextlib.contextmanager
+def _temporary_beside(path):
+    """(open descriptor, name) of a new temporary file beside ``path``, renamed onto ``path`` when the
+    block ends and removed when it raises."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=os.path.basename(path))
+    try:
+        yield fd, tmp
         # mkstemp creates 0600; give the file the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
-from sdch_tf.atomic import TEMP_PREFIX, fsync_directory
+from sdch_tf.atomic import atomic_write_path
 from sdch_tf.data import mat
 from sdch_tf.input_errors import InputError
 
@@ -240,33 +239,14 @@ def write_feature_blocks(path, blocks: Iterable[np.ndarray], feature_dim: int, *
         for key, value in stored.items():
             f.attrs[key] = value
 
-    _atomic_hdf5(os.fspath(path), fill)
+    # By name, not atomic_write's file object: HDF5 reads back what it has written.
+    atomic_write_path(os.fspath(path), lambda tmp: _write_hdf5(tmp, fill))
 
 
-def _atomic_hdf5(path: str, fill) -> None:
-    """``fill(h5py.File)`` on a temporary file beside ``path``, then fsync and rename into place.
-
-    Not ``atomic.atomic_write``: that hands over a write-only file object, and HDF5 may read back
-    what it has written (metadata, partly written blocks). Same temporary names, so
-    ``atomic.remove_stale_temporaries`` clears what a killed write leaves."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=os.path.basename(path))
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            fill(f)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the permissions a plain open() would
-        os.replace(tmp, path)
-        fsync_directory(directory)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+def _write_hdf5(path: str, fill) -> None:
+    """``fill(h5py.File)`` on a new HDF5 file at ``path``."""
+    with h5py.File(path, "w") as f:
+        fill(f)
 
 
 # --------------------------------------------------------------------------------------------
