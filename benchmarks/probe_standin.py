@@ -27,9 +27,6 @@ import numpy as np  # noqa: E402
 from sdch_tf import pretrain, registry  # noqa: E402
 from sdch_tf.configs import pretrained_weights  # noqa: E402
 from sdch_tf.data.pipeline import image_batches  # noqa: E402
-from sdch_tf.nets.alexnet import load_bvlc_alexnet  # noqa: E402
-from sdch_tf.nets.resnet import load_torchvision_resnet  # noqa: E402
-from sdch_tf.nets.vggf import load_vggf  # noqa: E402
 from sdch_tf.retrieval import metrics  # noqa: E402
 from sdch_tf.run.experiment import device_description, load_data, split_for  # noqa: E402
 
@@ -49,14 +46,11 @@ def backbone_features(backbone: str, config, weights: str | None, data, parts: d
 
     config = dataclasses.replace(config, weights=weights)
     prep = registry.get_method(pretrain.BACKBONES[backbone].method).preprocessing(config)
-    net, _, _ = pretrain.build_classifier(backbone, pretrain.image_config(backbone, "cpu"), 2)
+    net = pretrain.build_features(backbone, pretrain.image_config(backbone, "cpu"))
     if weights:
-        loaders[backbone](net, weights)
+        pretrain.load_weights(backbone, net, weights)
     return {part: np.concatenate([np.asarray(net(batch, training=False)) for batch in image_batches(data, idx, 256, prep)])
             for part, idx in parts.items()}
-
-
-loaders = {"alexnet": load_bvlc_alexnet, "vggf": load_vggf, "resnet34": load_torchvision_resnet}
 
 
 def probe(train_x, train_y, query_x, query_y, db_x, db_y, ridge: float = 1.0) -> dict:

@@ -95,6 +95,21 @@ def check_out_dir(path: str, flag: str = "--out") -> None:
         raise InputError(f"{flag} {path} is a file, not a directory; choose a directory for the results")
 
 
+def check_out_file(path: str) -> None:
+    """``InputError`` for an ``--out`` file that could not be written, before any work starts: a
+    directory, or a place under a file or in a directory without write permission."""
+    if os.path.isdir(path):
+        raise InputError(f"--out {path} is a directory; give the file to write, e.g. "
+                         f"{os.path.join(path, 'features.h5')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):  # the writer creates the missing directories
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise InputError(f"--out {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out {path}: no permission to write in {parent}")
+
+
 def _os_error_line(error: OSError) -> str:
     reason = error.strerror or str(error)
     if error.errno == errno.ENOSPC:

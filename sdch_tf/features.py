@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shlex
 import sys
 
@@ -68,7 +67,7 @@ def _main(argv=None) -> int:
     check_seeds(args.seed, 1)
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    check_out_file(args.out)
+    cli.check_out_file(args.out)
     method = BACKBONES[args.backbone].method
     if args.weights is not None and args.weights.strip().lower() == NO_WEIGHTS:
         raise InputError(f"--weights {args.weights}: features come from a pretrained net; pass --weights PATH (a "
@@ -83,21 +82,6 @@ def _main(argv=None) -> int:
     return 0
 
 
-def check_out_file(path: str) -> None:
-    """``InputError`` for an ``--out`` that could not be written, before hours of extraction: a
-    directory, or a place under a file or in a directory without write permission."""
-    if os.path.isdir(path):
-        raise InputError(f"--out {path} is a directory; give the file to write, e.g. "
-                         f"{os.path.join(path, 'features.h5')}")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):  # the writer creates the missing directories
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise InputError(f"--out {path}: {parent} is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"--out {path}: no permission to write in {parent}")
-
-
 def _standin_hint(preset: str) -> str:
     if preset == "paper":
         return ""
@@ -107,39 +91,21 @@ def _standin_hint(preset: str) -> str:
 def feature_model(backbone: str, config):
     """(Keras model: preprocessed images (b, s, s, 3) → float32 (b, d) features, the image-net
     config it was built from), with the pretrained file of ``config`` loaded by the backbone's loader."""
-    import keras
-
     from sdch_tf.configs import pretrained_weights
+    from sdch_tf.pretrain import build_features, load_weights
 
     path = pretrained_weights(config)
     if path is None:
         raise InputError(f"the {config.preset} preset of {config.method} names no pretrained weights in this install "
                          f"and none was given: pass --weights PATH (a {BACKBONES[backbone].weights_file} file)"
                          f"{_standin_hint(config.preset)}")
-    if backbone == "alexnet":
-        from sdch_tf.nets.alexnet import build_image_net, load_bvlc_alexnet
-
-        image_config = config.image_net
-        net = build_image_net(image_config)
-        load_bvlc_alexnet(net, path)
-        # fc7 is a Dense with its ReLU inside; img_fc3 after it is SDCH's own, untrained layer.
-        return keras.Model(net.input, net.get_layer("fc7").output, name="alexnet_fc7"), image_config
-    if backbone == "vggf":
-        from sdch_tf.nets.vggf import build_vggf, load_vggf
-
-        # The file's weights expect the mean-subtracted 0–255 pixels (the presets rescale for training from scratch).
-        image_config = dataclasses.replace(config.image_net, input_scale=1.0)
-        net = build_vggf(image_config)
-        load_vggf(net, path)
-        return net, image_config
-    from sdch_tf.nets.resnet import build_resnet34, load_torchvision_resnet
-
     image_config = config.image_net
-    net = build_resnet34(image_config)
-    load_torchvision_resnet(net, path)
-    # torchvision's avgpool: the 512-d vector its classifier reads at the paper size.
-    pooled = keras.layers.GlobalAveragePooling2D(name="avgpool")(net.outputs[-1])
-    return keras.Model(net.input, pooled, name="resnet34_avgpool"), image_config
+    if backbone == "vggf":
+        # The file's weights expect the mean-subtracted 0–255 pixels (the presets rescale for training from scratch).
+        image_config = dataclasses.replace(image_config, input_scale=1.0)
+    model = build_features(backbone, image_config)
+    load_weights(backbone, model, path)
+    return model, image_config
 
 
 def extract(args, method: str, command: str) -> str:

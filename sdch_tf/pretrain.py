@@ -77,10 +77,11 @@ def image_config(backbone: str, size: str):
     return config
 
 
-def build_classifier(backbone: str, config, num_classes: int):
-    """(features model, classifier layer, features + classifier as one model). The features model
-    maps preprocessed images to what the classifier reads — fc7 (AlexNet, CNN-F) or the pooled last
-    stage (ResNet) — and holds every layer the weights file stores (SDCH's img-fc3 is left out)."""
+def build_features(backbone: str, config):
+    """The features model of ``backbone`` built from its image-net ``config``: preprocessed images →
+    what a classifier reads, fc7 after its ReLU and dropout (AlexNet, CNN-F; dropout is the identity
+    in inference) or the pooled last stage (ResNet-34, torchvision's avgpool). It holds every layer
+    the weights file stores and no other (SDCH's img-fc3 is left out), so ``load_weights`` fills it."""
     import keras
 
     if backbone == "alexnet":
@@ -88,21 +89,38 @@ def build_classifier(backbone: str, config, num_classes: int):
 
         net = build_image_net(config)
         features = net.get_layer("drop7").output
-        head = keras.layers.Dense(num_classes, name="fc8")
     elif backbone == "vggf":
         from sdch_tf.nets.vggf import build_vggf
 
         net = build_vggf(config)
         features = net.output
-        head = keras.layers.Dense(num_classes, name="fc8")
     else:
         from sdch_tf.nets.resnet import build_resnet34
 
         net = build_resnet34(config)
         features = keras.layers.GlobalAveragePooling2D(name="avgpool")(net.outputs[-1])
-        head = keras.layers.Dense(num_classes, name="fc")
-    feature_model = keras.Model(net.input, features, name=f"{backbone}_features")
-    return feature_model, head, keras.Model(net.input, head(features), name=f"standin_{backbone}")
+    return keras.Model(net.input, features, name=f"{backbone}_features")
+
+
+def load_weights(backbone: str, model, path: str):
+    """Load the weights file at ``path`` into ``model`` with ``backbone``'s real ``--weights`` loader."""
+    if backbone == "alexnet":
+        from sdch_tf.nets.alexnet import load_bvlc_alexnet as load
+    elif backbone == "vggf":
+        from sdch_tf.nets.vggf import load_vggf as load
+    else:
+        from sdch_tf.nets.resnet import load_torchvision_resnet as load
+    return load(model, path)
+
+
+def build_classifier(backbone: str, config, num_classes: int):
+    """(features model (``build_features``), classifier layer, features + classifier as one model)."""
+    import keras
+
+    feature_model = build_features(backbone, config)
+    head = keras.layers.Dense(num_classes, name="fc" if backbone == "resnet34" else "fc8")
+    return feature_model, head, keras.Model(feature_model.input, head(feature_model.output),
+                                            name=f"standin_{backbone}")
 
 
 def preprocessing(backbone: str, config, images: np.ndarray):

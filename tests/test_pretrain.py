@@ -86,21 +86,15 @@ def _load(backbone, config, path):
     import keras
     import scipy.io
 
-    from sdch_tf.nets.alexnet import load_bvlc_alexnet
-    from sdch_tf.nets.resnet import load_torchvision_resnet
-    from sdch_tf.nets.vggf import load_vggf
-
     keras.utils.set_random_seed(123)
-    net, _, _ = pretrain.build_classifier(backbone, config, standin.NUM_CLASSES)
+    net = pretrain.build_features(backbone, config)
+    pretrain.load_weights(backbone, net, path)
     if backbone == "alexnet":
-        load_bvlc_alexnet(net, path)
         return net, np.load(path, allow_pickle=True, encoding="latin1").item()["fc8"]
     if backbone == "vggf":
-        load_vggf(net, path)
         layers = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)["layers"]
         fc8 = next(layer for layer in layers if layer.name == "fc8").weights
         return net, [fc8[0].reshape(fc8[0].shape[-2:]), fc8[1]]
-    load_torchvision_resnet(net, path)
     with np.load(path) as archive:
         return net, [archive["fc.weight"].T, archive["fc.bias"]]
 

@@ -223,7 +223,7 @@ def test_the_learning_curve_is_logged_and_training_is_unchanged_by_it(tmp_path):
         assert train.main(["--preset", "smoke", "--deterministic", "--out", str(out), "--quiet", *extra]) == 0
         (path,) = out.glob("runs/*/result.json")
         runs[name] = (path.parent, json.loads(path.read_text()))
-    (plain_dir, plain), (curve_dir, curve) = runs["plain"], runs["curve"]
+    (plain_dir, _), (curve_dir, curve) = runs["plain"], runs["curve"]
     assert plain_dir.name != curve_dir.name  # a run directory of its own
     for key, value in load_codes(str(plain_dir / "codes.npz")).items():
         np.testing.assert_array_equal(load_codes(str(curve_dir / "codes.npz"))[key], value)
