@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from sdch_tf.data.synthetic import SyntheticConfig
+from sdch_tf.nets.configs import ImageNetConfig
 from sdch_tf import registry
 from sdch_tf.config_checks import check_config
 from sdch_tf.input_errors import InputError
@@ -96,6 +97,34 @@ class RunConfig:
     weights: str | None = None            # the pretrained image-net file; None: random initialisation
     jit_compile: bool = False             # XLA-compile the train step (--jit)
     data: DataConfig = field(default_factory=DataConfig)
+
+
+@dataclass(frozen=True)
+class FeatureRunConfig(RunConfig):
+    """The fields of a feature-based method (``registry.Method.inputs == "features"``): where its
+    image features come from (docs/features.md, "Feature-based methods")."""
+
+    # SDCH §4.2: the shallow methods get "CNN feature with 4096 dimensions extracted from the
+    # trained Alexnet" (fc7 after its ReLU; sdch_tf.features.FEATURE_LAYERS).
+    backbone: str = "alexnet"
+    image_net: ImageNetConfig = field(default_factory=ImageNetConfig)   # SDCH §3.2: AlexNet, 227×227 crops
+    # A features file (python -m sdch_tf.features or a foreign .mat layout); None: extracted from
+    # the dataset with the backbone and ``weights`` and cached (sdch_tf.run.method_data).
+    features: str | None = None
+    epochs: int = 1                       # one solve, recorded as one epoch (training.closed_form)
+
+
+def feature_cpu_preset(base, **fields):
+    """A feature-based method's ``cpu`` preset: the cpu split, features from the ImageNet stand-in's
+    AlexNet at the cpu scale (the net SDCH's cpu preset fine-tunes; docs/reproduction.md §2.3)."""
+    return cpu_preset(base, weights=standin_weights("cpu", "bvlc_alexnet.npy"),
+                      image_net=scaled_conv_net(base.image_net, "cpu"), **fields)
+
+
+def feature_smoke_preset(base, **fields):
+    """A feature-based method's ``smoke`` preset: the smoke data, the stand-in's smoke-size AlexNet."""
+    return smoke_preset(base, weights=standin_weights("smoke", "bvlc_alexnet.npy"),
+                        image_net=scaled_conv_net(base.image_net, "smoke"), **fields)
 
 
 # The scaled five-convolution image net (AlexNet or CNN-F) of every method's cpu and smoke presets:

@@ -30,11 +30,9 @@ from sdch_tf import cli
 from sdch_tf.config_checks import check_seeds
 from sdch_tf.configs import NO_WEIGHTS
 from sdch_tf.input_errors import InputError
-from sdch_tf.pretrain import BACKBONES
+from sdch_tf.nets.backbones import BACKBONES, FEATURE_LAYERS, feature_blocks, feature_model, standin_hint
 
 PRESETS = ("paper", "cpu", "smoke")
-# The layer each backbone's features come from, recorded in the file.
-FEATURE_LAYERS = {"alexnet": "fc7", "vggf": "fc7", "resnet34": "layer4_avgpool"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,7 +69,7 @@ def _main(argv=None) -> int:
     method = BACKBONES[args.backbone].method
     if args.weights is not None and args.weights.strip().lower() == NO_WEIGHTS:
         raise InputError(f"--weights {args.weights}: features come from a pretrained net; pass --weights PATH (a "
-                         f"{BACKBONES[args.backbone].weights_file} file){_standin_hint(args.preset)}")
+                         f"{BACKBONES[args.backbone].weights_file} file){standin_hint(args.preset)}")
     if args.preset == "paper" and args.weights is None:
         raise InputError(f"--preset paper extracts features with the real {BACKBONES[args.backbone].weights_file}, "
                          "but no --weights was given: pass --weights PATH (where to get it: README, Pretrained "
@@ -82,42 +80,13 @@ def _main(argv=None) -> int:
     return 0
 
 
-def _standin_hint(preset: str) -> str:
-    if preset == "paper":
-        return ""
-    return f", e.g. one written by python -m sdch_tf.pretrain --size {preset}"
-
-
-def feature_model(backbone: str, config):
-    """(Keras model: preprocessed images (b, s, s, 3) → float32 (b, d) features, the image-net
-    config it was built from), with the pretrained file of ``config`` loaded by the backbone's loader."""
-    from sdch_tf.configs import pretrained_weights
-    from sdch_tf.pretrain import build_features, load_weights
-
-    path = pretrained_weights(config)
-    if path is None:
-        raise InputError(f"the {config.preset} preset of {config.method} names no pretrained weights in this install "
-                         f"and none was given: pass --weights PATH (a {BACKBONES[backbone].weights_file} file)"
-                         f"{_standin_hint(config.preset)}")
-    image_config = config.image_net
-    if backbone == "vggf":
-        # The file's weights expect the mean-subtracted 0–255 pixels (the presets rescale for training from scratch).
-        image_config = dataclasses.replace(image_config, input_scale=1.0)
-    model = build_features(backbone, image_config)
-    load_weights(backbone, model, path)
-    return model, image_config
-
-
 def extract(args, method: str, command: str) -> str:
     """Load the data and the net, stream every image through it, write the file; returns its path."""
-    import keras
     import numpy as np
-    import tensorflow as tf
 
     from sdch_tf import configs, registry
     from sdch_tf.data.features import FORMAT_VERSION, write_feature_blocks
     from sdch_tf.data.loading import load_data
-    from sdch_tf.data.pipeline import image_batches
     from sdch_tf.run.experiment import split_for
     from sdch_tf.run.results import config_dict
 
@@ -129,27 +98,10 @@ def extract(args, method: str, command: str) -> str:
     split = split_for(config.data, data, args.seed)
     n = data.num_samples
     feature_dim = int(model.output.shape[-1])
-    crop = prep.crop
-
-    # One trace for every batch size, the last partial batch included.
-    @tf.function(input_signature=[tf.TensorSpec((None, crop, crop, 3), tf.float32)])
-    def forward(images):
-        return model(images, training=False)
-
     if not args.quiet:
         print(f"Extracting {args.backbone} {FEATURE_LAYERS[args.backbone]} features (d = {feature_dim}) of {n} "
-              f"{data.name} images, {crop}×{crop} centre crops")
-    bar = keras.utils.Progbar(n, unit_name="image", verbose=0 if args.quiet else 1)
-
-    def blocks():
-        done = 0
-        # image_batches reads and preprocesses a few batches ahead, never the whole set.
-        for images in image_batches(data, np.arange(n), args.batch_size, prep):
-            block = forward(images).numpy()
-            done += len(block)
-            bar.update(done)
-            yield block
-
+              f"{data.name} images, {prep.crop}×{prep.crop} centre crops")
+    blocks = feature_blocks(model, data, prep, args.batch_size, verbose=not args.quiet)
     preprocessing = {"resize": prep.resize, "crop": prep.crop, "mean_rgb": list(prep.mean_rgb), "bgr": prep.bgr,
                      "mean_image": None if prep.mean_image is None else list(np.shape(prep.mean_image))}
     attrs = {"backbone": args.backbone, "feature_layer": FEATURE_LAYERS[args.backbone], "method": method,
@@ -157,7 +109,7 @@ def extract(args, method: str, command: str) -> str:
              "command": command, "config": json.dumps(config_dict(config), sort_keys=True),
              "image_net": json.dumps(dataclasses.asdict(image_config), sort_keys=True),
              "preprocessing": json.dumps(preprocessing, sort_keys=True)}
-    write_feature_blocks(args.out, blocks(), feature_dim, texts=data.texts, labels=data.labels, query=split.query,
+    write_feature_blocks(args.out, blocks, feature_dim, texts=data.texts, labels=data.labels, query=split.query,
                          database=split.database, train=split.train, attrs=attrs)
     print(f"Written: {args.out} (features file version {FORMAT_VERSION})\n"
           f"  image_features ({n}, {feature_dim}) float32, texts ({n}, {data.text_dim}) float32, "

@@ -30,7 +30,6 @@ import dataclasses
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,24 +37,12 @@ from sdch_tf import cli
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.config_checks import check_seeds
 from sdch_tf.input_errors import InputError
+# The backbones and their feature models live in the framework (the run layer extracts features too).
+from sdch_tf.nets.backbones import BACKBONES, Backbone, build_features, load_weights  # noqa: F401
 
 SIZES = ("cpu", "smoke")
 
 
-@dataclass(frozen=True)
-class Backbone:
-    """One pretrainable image network: whose preset gives its shapes, and the file it is written to."""
-
-    name: str
-    method: str        # the registry method whose cpu/smoke preset's image_net is pretrained
-    weights_file: str  # the real file name its --weights loader reads
-
-
-BACKBONES = {
-    "alexnet": Backbone("alexnet", "sdch", "bvlc_alexnet.npy"),
-    "vggf": Backbone("vggf", "dcmh", "imagenet-vgg-f.mat"),        # also CMHN's and RDCMH's shapes
-    "resnet34": Backbone("resnet34", "dspah", "resnet34.npz"),
-}
 # Default stand-in size per preset size: the cpu files were measured with these (docs/reproduction.md §2.3).
 DEFAULT_IMAGES = {"cpu": 12000, "smoke": 4000}
 DEFAULT_EPOCHS = {"cpu": 10, "smoke": 10}
@@ -75,42 +62,6 @@ def image_config(backbone: str, size: str):
 
         return dataclasses.replace(config, dropout=0.0, input_scale=1.0, pixel_std=PIXEL_STD)
     return config
-
-
-def build_features(backbone: str, config):
-    """The features model of ``backbone`` built from its image-net ``config``: preprocessed images →
-    what a classifier reads, fc7 after its ReLU and dropout (AlexNet, CNN-F; dropout is the identity
-    in inference) or the pooled last stage (ResNet-34, torchvision's avgpool). It holds every layer
-    the weights file stores and no other (SDCH's img-fc3 is left out), so ``load_weights`` fills it."""
-    import keras
-
-    if backbone == "alexnet":
-        from sdch_tf.nets.alexnet import build_image_net
-
-        net = build_image_net(config)
-        features = net.get_layer("drop7").output
-    elif backbone == "vggf":
-        from sdch_tf.nets.vggf import build_vggf
-
-        net = build_vggf(config)
-        features = net.output
-    else:
-        from sdch_tf.nets.resnet import build_resnet34
-
-        net = build_resnet34(config)
-        features = keras.layers.GlobalAveragePooling2D(name="avgpool")(net.outputs[-1])
-    return keras.Model(net.input, features, name=f"{backbone}_features")
-
-
-def load_weights(backbone: str, model, path: str):
-    """Load the weights file at ``path`` into ``model`` with ``backbone``'s real ``--weights`` loader."""
-    if backbone == "alexnet":
-        from sdch_tf.nets.alexnet import load_bvlc_alexnet as load
-    elif backbone == "vggf":
-        from sdch_tf.nets.vggf import load_vggf as load
-    else:
-        from sdch_tf.nets.resnet import load_torchvision_resnet as load
-    return load(model, path)
 
 
 def build_classifier(backbone: str, config, num_classes: int):

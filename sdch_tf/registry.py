@@ -14,7 +14,7 @@ scored like for like.
                                   trains in place; checkpoints into run_dir and resumes;
                                   observers: keras callbacks to run after the method's
                                   own each epoch (the learning curve, --eval-every)
-    preprocessing(config) -> ImagePreprocessing
+    preprocessing(config) -> ImagePreprocessing (None for a method whose inputs are "features")
     distributable                 True if its train_step gathers the global batch under
                                   tf.distribute (--distribute; sdch_tf.training.distribute)
     check(config, split)          optional: InputError for settings this split cannot train
@@ -50,6 +50,10 @@ class Method:
     check: Callable[[Any, Any], None] | None = None
     # The pretrained image-network file the paper preset needs (--weights), for messages.
     weights_file: str = "the pretrained image-network weights"
+    # "images": the method trains its own image network on pixels; "features": it reads fixed
+    # image CNN features (SDCH §4.2's shallow rows), given by --features FILE or extracted once by
+    # the run layer (sdch_tf.run.method_data), and its preprocessing(config) is None.
+    inputs: str = "images"
 
 
 # name → module that defines METHOD.
@@ -59,6 +63,7 @@ METHODS: dict[str, str] = {
     "cmhn": "baselines.cmhn",
     "dspah": "baselines.dspah",
     "rdcmh": "baselines.rdcmh",
+    "scm": "baselines.scm",
 }
 
 

@@ -46,6 +46,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="pretrained image-net weights: bvlc_alexnet.npy (SDCH), imagenet-vgg-f.mat (DCMH, CMHN, "
                         "RDCMH), ResNet-34 .npz (DSPAH); default: the ImageNet stand-in's for cpu and smoke, required "
                         "for paper; 'none': random initialisation")
+    p.add_argument("--features", default=None, metavar="FILE",
+                   help="the feature-based methods (SCM, ...): image features, texts, labels and split from this "
+                        "features file (python -m sdch_tf.features, or a .mat layout of docs/features.md); default: "
+                        "extracted from the dataset with the preset's pretrained AlexNet and cached")
     p.add_argument("--optimizer", default=None, choices=("adam", "sgd", "momentum"))
     p.add_argument("--top-k", default=None, type=cli.parse_top_k, metavar="K|all",
                    help="cut-off R of the reported mAP@R (500, SDCH §4.2); 'all': MAP over the whole database "
@@ -84,7 +88,7 @@ def build_config(args):
         bits=tuple(args.bits) if args.bits else None, epochs=args.epochs, batch_size=args.batch_size,
         weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
         precision=args.precision, code_refresh=args.code_refresh, itq_centering=args.itq_centering,
-        eval_every=args.eval_every,
+        eval_every=args.eval_every, features=args.features,
     )
     return configs.with_top_k(config, args.top_k)
 
@@ -125,7 +129,7 @@ def _main(argv=None) -> int:
     args = parse_args(argv)
     cli.quiet_tensorflow_import(args.verbose)  # before anything imports TensorFlow
 
-    from sdch_tf.run import experiment, results  # TensorFlow: only once the arguments are parsed
+    from sdch_tf.run import experiment, method_data, results  # TensorFlow: only once the arguments are parsed
 
     check_seeds(args.seed, args.runs)
     cli.check_out_dir(args.out)
@@ -137,11 +141,12 @@ def _main(argv=None) -> int:
         raise InputError(f"--distribute {args.distribute} does not apply to --method {args.method} yet: its train "
                          "step does not gather the global batch across replicas (sdch_tf.training.distribute), so it would "
                          "train a different objective. Train it on one device.")
-    data = experiment.load_data(config.data)
+    data = method_data.load_method_data(method, config, verbose=bool(verbose))
     report = data.report
     dropped = (f" ({report.num_file_samples} in the files, {report.num_file_samples - data.num_samples} dropped: "
                "see the lines above)" if report is not None and report.num_file_samples != data.num_samples else "")
-    print(f"{data.name}: {data.num_samples} samples{dropped}, images {data.image_shape}, text {data.text_dim}-d, "
+    images = f"image features {data.image_shape[0]}-d" if data.has_features else f"images {data.image_shape}"
+    print(f"{data.name}: {data.num_samples} samples{dropped}, {images}, text {data.text_dim}-d, "
           f"{data.num_labels} labels", flush=True)
     # The split sizes are checked now, so that a split that does not fit fails before any training.
     experiment.split_for(config.data, data, args.seed)

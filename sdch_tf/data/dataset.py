@@ -14,6 +14,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from sdch_tf.data.datasets import LoadReport
+    from sdch_tf.data.split import Split
 
 
 @runtime_checkable
@@ -50,6 +51,31 @@ class ArrayImages:
         return self._array[np.asarray(indices, dtype=np.int64)]
 
 
+class FeatureRows:
+    """Image features in place of images: random access to float32 (N, d) rows, for the methods
+    that read fixed CNN features (``registry.Method.inputs == "features"``, docs/features.md)."""
+
+    def __init__(self, array: np.ndarray):
+        array = np.asarray(array)
+        if array.ndim != 2:
+            raise ValueError(f"image features must have shape (N, d), got {array.shape}")
+        self._array = np.asarray(array, dtype=np.float32)
+        self.shape = tuple(int(s) for s in array.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        return self._array[np.asarray(indices, dtype=np.int64)]
+
+    @property
+    def array(self) -> np.ndarray:
+        """All N rows (read-only view)."""
+        view = self._array.view()
+        view.flags.writeable = False
+        return view
+
+
 @dataclass(frozen=True, eq=False)
 class CrossModalData:
     """N paired samples.
@@ -64,6 +90,10 @@ class CrossModalData:
             (SDCH Fig. 3 shows retrieved texts as words).
         report: for data read from files (``datasets.load_dataset``), what loading dropped
             (samples without labels) and noticed (all-zero texts), in file terms; else None.
+        split: the retrieval split the data comes with (a features file records one), used in
+            place of the seeded protocol split (``experiment.split_for``); None: drawn per seed.
+
+    With ``images`` a ``FeatureRows`` the data holds image features, not pixels (``has_features``).
     """
 
     name: str
@@ -73,6 +103,7 @@ class CrossModalData:
     label_names: tuple[str, ...] | None = None
     vocabulary: tuple[str, ...] | None = None
     report: LoadReport | None = None
+    split: Split | None = None
 
     def __post_init__(self):
         n = len(self.images)
@@ -106,5 +137,11 @@ class CrossModalData:
         return int(self.labels.shape[1])
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
+    def image_shape(self) -> tuple[int, ...]:
+        """(H, W, 3) for images; (d,) for image features."""
         return tuple(self.images.shape[1:])
+
+    @property
+    def has_features(self) -> bool:
+        """True if ``images`` holds image features (``FeatureRows``), not pixels."""
+        return isinstance(self.images, FeatureRows)

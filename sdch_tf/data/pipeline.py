@@ -288,10 +288,22 @@ def _ordered_batches(n: int, batch_size: int, read_batch, dtype, shape, name: st
     return tf.data.Dataset.range(0, n, batch_size).map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def image_batches(data: CrossModalData, indices, batch_size: int, prep: ImagePreprocessing) -> tf.data.Dataset:
-    """float32 (b, crop, crop, 3) centre-cropped images of ``indices``, in that order (encoding)."""
+def image_batches(data: CrossModalData, indices, batch_size: int, prep: ImagePreprocessing | None) -> tf.data.Dataset:
+    """float32 (b, crop, crop, 3) centre-cropped images of ``indices``, in that order (encoding);
+    for data holding image features (``data.has_features``, ``prep`` None) float32 (b, d) rows."""
     indices = _checked_indices(data, indices)
     batch_size = _checked_batch_size(batch_size)
+    if data.has_features or prep is None:
+        if not (data.has_features and prep is None):
+            raise ValueError(f"{data.name}: image features go with no image preprocessing and images with one; "
+                             f"got {'features' if data.has_features else 'images'} and preprocessing {prep!r}")
+
+        def read_rows(start):
+            return np.asarray(data.images.read(indices[start:start + batch_size]), dtype=np.float32)
+
+        rows = _ordered_batches(len(indices), batch_size, read_rows, tf.float32, (None,) + data.image_shape,
+                                "read_feature_batch")
+        return rows.prefetch(tf.data.AUTOTUNE)
 
     def read_batch(start):
         return np.asarray(data.images.read(indices[start:start + batch_size]), dtype=np.uint8)

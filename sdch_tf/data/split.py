@@ -81,13 +81,20 @@ def make_split(num_samples: int, num_query: int, num_train: int, seed: int, labe
             f"num_train={num_train} exceeds the database size {num_samples - num_query} "
             f"({num_samples} samples minus {num_query} queries)"
         )
-    if not 0.0 < label_fraction <= 1.0:
-        raise InputError(f"label_fraction must be in (0, 1], got {label_fraction}")
     perm = np.random.default_rng(seed).permutation(num_samples).astype(np.int64)
     database = perm[num_query:]
-    labelled = None
-    if label_fraction < 1.0:
-        keep = max(1, int(round(label_fraction * num_train)))
-        labelled = np.zeros(num_train, bool)
-        labelled[np.random.default_rng([seed, 1]).choice(num_train, keep, replace=False)] = True
-    return Split(query=perm[:num_query], database=database, train=database[:num_train], seed=seed, labelled=labelled)
+    return Split(query=perm[:num_query], database=database, train=database[:num_train], seed=seed,
+                 labelled=draw_labelled(num_train, label_fraction, seed))
+
+
+def draw_labelled(num_train: int, label_fraction: float, seed: int) -> np.ndarray | None:
+    """Which of ``num_train`` training items keep their labels: None for all (``label_fraction`` 1),
+    else round(fraction · num_train) of them (at least one), drawn with ``np.random.default_rng([seed, 1])``."""
+    if not 0.0 < label_fraction <= 1.0:
+        raise InputError(f"label_fraction must be in (0, 1], got {label_fraction}")
+    if label_fraction == 1.0:
+        return None
+    keep = max(1, int(round(label_fraction * num_train)))
+    labelled = np.zeros(num_train, bool)
+    labelled[np.random.default_rng([seed, 1]).choice(num_train, keep, replace=False)] = True
+    return labelled

@@ -22,7 +22,7 @@ from sdch_tf.atomic import atomic_write_json
 from sdch_tf.configs import DataConfig
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.loading import load_data  # noqa: F401  (experiment.load_data: one run's data)
-from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, make_split
+from sdch_tf.data.split import PROTOCOL_SIZES, Split, SplitSizeError, draw_labelled, make_split
 from sdch_tf.input_errors import CorruptRunFile
 from sdch_tf.registry import Method
 
@@ -44,6 +44,8 @@ def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
     where they come from) and the samples available; it is cheap, so callers check it before
     training anything.
     """
+    if data.split is not None:
+        return _recorded_split(cfg, data, seed)
     protocol_query, protocol_train = PROTOCOL_SIZES.get(cfg.dataset, SYNTHETIC_SIZES)
     num_query, num_train = cfg.num_query or protocol_query, cfg.num_train or protocol_train
     try:
@@ -63,6 +65,21 @@ def split_for(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
             f"{data.num_samples} samples{dropped}. Pass smaller --num-query / --num-train "
             "(DataConfig.num_query / num_train)"
         ) from None
+
+
+def _recorded_split(cfg: DataConfig, data: CrossModalData, seed: int) -> Split:
+    """The split the data comes with (a features file's), the same for every seed; the seed draws
+    only the labelled items under ``label_fraction`` < 1. Sizes the config sets must be the file's."""
+    recorded = data.split
+    for name, asked in (("query", cfg.num_query), ("train", cfg.num_train)):
+        held = len(getattr(recorded, name))
+        if asked is not None and asked != held:
+            flag = "--num-query" if name == "query" else "--num-train"
+            raise SplitSizeError(
+                f"{data.name}: the features file fixes the split ({held} {name} items), but {flag} or the preset "
+                f"asks for {asked}: pass {flag} {held}, or a features file written with that split")
+    return Split(query=recorded.query, database=recorded.database, train=recorded.train, seed=seed,
+                 labelled=draw_labelled(len(recorded.train), cfg.label_fraction, seed))
 
 
 def op_determinism() -> bool | None:

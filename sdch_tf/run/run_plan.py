@@ -146,11 +146,17 @@ class DataCache:
         self._data = {}
 
     def load(self, config):
-        from sdch_tf.run import experiment  # TensorFlow: imported when needed, so that --help stays fast
+        from sdch_tf.registry import get_method
+        from sdch_tf.run import method_data  # TensorFlow: imported when needed, so that --help stays fast
 
+        method = get_method(config.method)
         key = repr(config.data)
+        if method.inputs == "features":
+            # The features depend on the backbone and its weights too (method_data.cached_features_path).
+            key = repr((config.data, getattr(config, "features", None), config.backbone, config.image_net,
+                        config.weights))
         if key not in self._data:
-            self._data[key] = experiment.load_data(config.data)
+            self._data[key] = method_data.load_method_data(method, config)
         return self._data[key]
 
 

@@ -121,11 +121,11 @@ def legend_labels(fig):
 
 
 def test_one_legend_entry_per_method_in_method_order():
-    methods = ["sdch", "dcmh", "rdcmh", "cmhn", "dspah"]  # scrambled on purpose
+    methods = ["sdch", "dcmh", "rdcmh", "scm", "cmhn", "dspah"]  # scrambled on purpose
     fig = curves.build_pr_figure(cells_of(*[run(method=m) for m in methods]), bits=32)
     labels, ncol = legend_labels(fig)
-    expected = [style.method_name(m) for m in style.METHOD_ORDER]
-    assert expected == ["CMHN", "DSPAH", "RDCMH", "DCMH", "SDCH"]
+    expected = [style.method_name(m) for m in style.METHOD_ORDER if m in methods]
+    assert expected == ["SCM", "CMHN", "DSPAH", "RDCMH", "DCMH", "SDCH"]
     # matplotlib fills legend columns first; the entries are permuted so that rows read in order.
     assert labels == plotting.row_major(expected, ncol)
     assert len(fig.legends) == 1
@@ -200,3 +200,11 @@ def test_cli_draws_both_figures_from_a_result_set(tmp_path, capsys):
         "fig4_precision_recall_32bits.pdf", "fig4_precision_recall_32bits.png",
         "fig5_precision_top_r_32bits.pdf", "fig5_precision_top_r_32bits.png"]
     assert curves.main(["--results", str(tmp_path / "missing")]) == 2
+
+
+def test_every_method_of_the_tables_has_its_own_colour_and_marker():
+    # SDCH Tables 2–3's twelve rows plus CMHN, DSPAH and RDCMH: no two share a colour or a marker.
+    assert len(style.METHOD_ORDER) == 15
+    assert set(style.METHOD_COLOURS) == set(style.METHOD_ORDER) == set(style.METHOD_MARKERS)
+    assert len(set(style.METHOD_COLOURS.values())) == 15
+    assert len(set(style.METHOD_MARKERS.values())) == 15

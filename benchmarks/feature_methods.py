@@ -1,0 +1,97 @@
+"""Time and peak memory of the feature-based methods' solvers at the paper's size (issue 15).
+
+    python benchmarks/feature_methods.py [--methods scm] [--num-train 10000] [--image-dim 4096]
+                                         [--text-dim 1386] [--labels 24] [--bits 16 32 64]
+
+The `paper` preset of a feature-based method trains on the DCMH protocol's 10,000 training pairs
+(docs/reproduction.md §2) with 4,096-d AlexNet fc7 features and bag-of-words texts (MIRFlickr's
+1,386 words, 24 concepts). This script builds features of that shape whose classes are
+recoverable (so that the solvers face real eigen-spectra, not noise), runs each method's solver
+as its `fit` does, and prints the wall time and the process's peak resident memory (ru_maxrss,
+which includes the inputs and the imports, reported apart). Each method runs in a fresh subprocess so that one peak does not hide
+another. Timings are wall-clock on whatever else the machine does; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def make_problem(n: int, image_dim: int, text_dim: int, num_labels: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((n, num_labels)) < 2.5 / num_labels).astype(np.uint8)
+    labels[labels.sum(axis=1) == 0, 0] = 1
+    # Non-negative, ReLU-like image features and sparse binary texts, both driven by the labels.
+    images = np.maximum(labels @ rng.normal(size=(num_labels, image_dim)) + rng.normal(size=(n, image_dim)), 0)
+    word_rates = rng.random((num_labels, text_dim)) * (20.0 / text_dim)
+    texts = (rng.random((n, text_dim)) < np.clip(labels @ word_rates + 2.0 / text_dim, 0, 1)).astype(np.float64)
+    return images, texts, labels
+
+
+def run_one(method: str, args) -> dict:
+    """One method's solve on the problem, in this process."""
+    if method == "scm":
+        from baselines.scm.solver import solve_seq
+    else:
+        raise SystemExit(f"unknown method {method}")
+    imports_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    images, texts, labels = make_problem(args.num_train, args.image_dim, args.text_dim, args.labels)
+    timings = {}
+    if method == "scm":
+        x, y = texts - texts.mean(axis=0), images - images.mean(axis=0)   # SCM's x = text (NOTES.md)
+        for bits in args.bits:
+            start = time.perf_counter()
+            solve_seq(x, y, labels, bits, 1e-6)
+            timings[bits] = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"method": method, "seconds": timings, "peak_rss_mb": peak_mb, "imports_rss_mb": imports_mb}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--methods", nargs="+", default=["scm"])
+    p.add_argument("--num-train", type=int, default=10000)
+    p.add_argument("--image-dim", type=int, default=4096)
+    p.add_argument("--text-dim", type=int, default=1386)
+    p.add_argument("--labels", type=int, default=24)
+    p.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the subprocess's method
+    args = p.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args)))
+        return 0
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.num_train} training pairs, image {args.image_dim}-d, "
+          f"text {args.text_dim}-d, {args.labels} labels")
+    inputs_mb = args.num_train * (args.image_dim + args.text_dim) * 8 / 2 ** 20
+    print(f"(the float64 inputs alone: {inputs_mb:.0f} MB)")
+    passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
+    for method in args.methods:
+        out = subprocess.run([sys.executable, __file__, *passthrough, "--one", method], capture_output=True,
+                             text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        times = ", ".join(f"{b} bits {s:.1f} s" for b, s in result["seconds"].items())
+        print(f"{method:6s} solve: {times}; peak resident memory {result['peak_rss_mb']:.0f} MB "
+              f"({result['imports_rss_mb']:.0f} MB of it before the problem was built: Python and the imports)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
