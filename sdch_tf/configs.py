@@ -123,8 +123,9 @@ def feature_cpu_preset(base, **fields):
 
 def feature_smoke_preset(base, **fields):
     """A feature-based method's ``smoke`` preset: the smoke data, the stand-in's smoke-size AlexNet."""
+    # feature_dim: the stand-in was pretrained with SDCH's smoke net (img-fc3 is not in the features).
     return smoke_preset(base, weights=standin_weights("smoke", "bvlc_alexnet.npy"),
-                        image_net=scaled_conv_net(base.image_net, "smoke"), **fields)
+                        image_net=scaled_conv_net(base.image_net, "smoke", feature_dim=32), **fields)
 
 
 # The scaled five-convolution image net (AlexNet or CNN-F) of every method's cpu and smoke presets:

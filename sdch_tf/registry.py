@@ -64,6 +64,7 @@ METHODS: dict[str, str] = {
     "dspah": "baselines.dspah",
     "rdcmh": "baselines.rdcmh",
     "scm": "baselines.scm",
+    "seph": "baselines.seph",
 }
 
 

@@ -15,6 +15,8 @@ PAPER_VALUES = {
     "cmhn": {"output_std": None, "input_scale": 1.0, "lr_new": 1e-2},
     "dspah": {"output_init_std": None, "rate_scaled_from_bits": None, "optimizer": "sgd"},
     "rdcmh": {"margin": 0.0, "optimizer": "sgd", "data_init": False},
+    "scm": {"variant": "seq", "ridge": 1e-6, "x_modality": "text"},
+    "seph": {"alpha": 0.01, "centres": 500, "centre_sampling": "kmeans", "klr_penalty": 0.01, "kl_iterations": 1000},
 }
 
 # The departures of the cpu and smoke presets, each measured in the method's NOTES.md.
@@ -25,6 +27,8 @@ DEPARTURES = {
     "dspah": {"output_init_std": 1.0, "rate_scaled_from_bits": 8},
     "rdcmh": {"margin": 0.5, "optimizer": "adam", "lr_image": 3e-4, "lr_text": 3e-4, "data_init": True,
               "triplet_scope": "batch"},
+    "scm": {},
+    "seph": {},
 }
 # Dropout, a departure of the networks (measured in the method's NOTES.md).
 NET_DEPARTURES = {
@@ -32,10 +36,14 @@ NET_DEPARTURES = {
 }
 # Fields that only scale a run down: length, data, widths and input size, the weights file.
 SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "itq_iterations", "text_hidden",
-                "image_hash_units", "text_units", "lr_image", "lr_text", "image_net", "text_net"}
+                "image_hash_units", "text_units", "lr_image", "lr_text", "image_net", "text_net",
+                # SePH's smoke preset: its iteration counts and centres sized to 96 training items.
+                "centres", "kl_iterations", "kl_exaggeration_stop", "kl_momentum_switch", "kmeans_iterations",
+                "klr_iterations"}
 NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
                     "pool_sizes", "hidden_units"}
-BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34"}
+BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34",
+               "scm": "alexnet", "seph": "alexnet"}
 
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))
