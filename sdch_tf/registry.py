@@ -54,6 +54,9 @@ class Method:
     # image CNN features (SDCH §4.2's shallow rows), given by --features FILE or extracted once by
     # the run layer (sdch_tf.run.method_data), and its preprocessing(config) is None.
     inputs: str = "images"
+    # False for an unsupervised method (IMH, CorrAE, DBRC): it never reads a label, which result.json
+    # records ("uses_labels"); give it semi_supervised=True so that --label-fraction leaves it every item.
+    uses_labels: bool = True
 
 
 # name → module that defines METHOD.
@@ -63,6 +66,7 @@ METHODS: dict[str, str] = {
     "cmhn": "baselines.cmhn",
     "dspah": "baselines.dspah",
     "rdcmh": "baselines.rdcmh",
+    "imh": "baselines.imh",
     "scm": "baselines.scm",
     "seph": "baselines.seph",
 }

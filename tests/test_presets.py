@@ -16,6 +16,7 @@ PAPER_VALUES = {
     "dspah": {"output_init_std": None, "rate_scaled_from_bits": None, "optimizer": "sgd"},
     "rdcmh": {"margin": 0.0, "optimizer": "sgd", "data_init": False},
     "scm": {"variant": "seq", "ridge": 1e-6, "x_modality": "text"},
+    "imh": {"neighbours": 10, "inter_weight": 1e4, "skip_smallest": True, "beta": None, "lam": None},
     "seph": {"alpha": 0.01, "centres": 500, "centre_sampling": "kmeans", "klr_penalty": 0.01, "kl_iterations": 1000},
 }
 
@@ -29,6 +30,7 @@ DEPARTURES = {
               "triplet_scope": "batch"},
     "scm": {},
     "seph": {},
+    "imh": {},
 }
 # Dropout, a departure of the networks (measured in the method's NOTES.md).
 NET_DEPARTURES = {
@@ -43,7 +45,7 @@ SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "it
 NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
                     "pool_sizes", "hidden_units"}
 BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34",
-               "scm": "alexnet", "seph": "alexnet"}
+               "scm": "alexnet", "seph": "alexnet", "imh": "alexnet"}
 
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))

@@ -302,6 +302,7 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
         "seed": int(seed),
         "run_id": os.path.basename(final),
         "top_k": config.top_k,
+        "uses_labels": method.uses_labels,
         "map_i2t": float(scored["map_i2t"]),
         "map_t2i": float(scored["map_t2i"]),
         "map_all_i2t": float(scored["map_all_i2t"]),

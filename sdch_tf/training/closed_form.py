@@ -36,22 +36,25 @@ def signs(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LinearProjection:
-    """h(x) = (x − mean) W.
+    """h(x) = (x − mean) W − offset.
 
     Attributes:
         mean: float64 (d,) subtracted first (the training mean; zeros for none).
         weights: float64 (d, bits).
+        offset: float64 (bits,) per-bit threshold (e.g. the training median); None: 0.
     """
 
     mean: np.ndarray
     weights: np.ndarray
+    offset: np.ndarray | None = None
 
     def __call__(self, rows) -> np.ndarray:
         """float64 (n, bits) of float rows (n, d)."""
         rows = np.asarray(rows, dtype=np.float64)
         if rows.ndim != 2 or rows.shape[1] != self.mean.shape[0]:
             raise ValueError(f"expected rows of shape (n, {self.mean.shape[0]}), got {rows.shape}")
-        return (rows - self.mean) @ self.weights
+        projected = (rows - self.mean) @ self.weights
+        return projected if self.offset is None else projected - self.offset
 
 
 class FeatureHasher:
