@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from baselines.imh.losses import knn_laplacian, ridge_projection, ridge_residual
+from baselines.imh.losses import imh_objective, knn_laplacian, ridge_projection, ridge_residual
 
 
 def solve_imh(x1: np.ndarray, x2: np.ndarray, bits: int, neighbours: int, beta: float, lam: float,
               inter_weight: float, skip_smallest: bool = True) -> dict:
-    """IMH on centred, paired x1 (n, d₁) and x2 (n, d₂): {"w1", "w2", "y1", "y2", "eigenvalues"}."""
+    """IMH on centred, paired x1 (n, d₁) and x2 (n, d₂): {"w1", "w2", "y1", "y2", "eigenvalues",
+    "objective" (``losses.imh_objective`` at the solution)}."""
     n = len(x1)
     first = 1 if skip_smallest else 0
     if bits + first > n:
@@ -30,18 +31,20 @@ def solve_imh(x1: np.ndarray, x2: np.ndarray, bits: int, neighbours: int, beta: 
     y1 = vectors
     y2 = e @ y1
     return {"w1": ridge_projection(x1, y1, beta), "w2": ridge_projection(x2, y2, beta), "y1": y1, "y2": y2,
-            "eigenvalues": values}
+            "eigenvalues": values, "objective": imh_objective(y1, y2, b1, b2, l1, l2, lam, inter_weight)}
 
 
 # interMediaHashing.m: ``for beta=-6:3:6, for lambda=-6:3:6`` (10^beta, 10^lambda).
 GRID = (1e-6, 1e-3, 1.0, 1e3, 1e6)
 
 
-def limit_codes(x1: np.ndarray, x2: np.ndarray, bits: int, l1, l2, beta: float, lam: float,
-                skip_smallest: bool) -> tuple[np.ndarray, np.ndarray]:
+def limit_codes(x1: np.ndarray, x2: np.ndarray, bits: int, residuals: np.ndarray, laplacians: np.ndarray,
+                beta: float, lam: float, skip_smallest: bool) -> tuple[np.ndarray, np.ndarray]:
     """(W₁, W₂) of IMH as u → ∞: Y = r eigenvectors of B₁ + B₂ + λ(L₁ + L₂) with the smallest
-    eigenvalues, Y₁ = Y₂ = Y (C = C∞ + O(1/u); NOTES.md, "β and λ"). For the parameter search only."""
-    c = ridge_residual(x1, beta) + ridge_residual(x2, beta) + lam * (l1 + l2)
+    eigenvalues, Y₁ = Y₂ = Y (C = C∞ + O(1/u); NOTES.md, "β and λ"). For the parameter search only:
+    ``residuals`` = B₁ + B₂ at this β and ``laplacians`` = L₁ + L₂ come from the caller, which keeps
+    them across the grid."""
+    c = residuals + lam * laplacians
     first = 1 if skip_smallest else 0
     _, y = scipy.linalg.eigh(0.5 * (c + c.T), subset_by_index=[first, first + bits - 1])
     return ridge_projection(x1, y, beta), ridge_projection(x2, y, beta)
@@ -60,11 +63,12 @@ def select_parameters(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, bits: 
     held = np.zeros(n, bool)
     held[rng.choice(n, max(1, int(round(held_out * n))), replace=False)] = True
     fit1, fit2 = x1[~held], x2[~held]
-    l1, l2 = knn_laplacian(fit1, neighbours), knn_laplacian(fit2, neighbours)
+    laplacians = knn_laplacian(fit1, neighbours) + knn_laplacian(fit2, neighbours)
     scores = {}
     for beta in grid_beta:
+        residuals = ridge_residual(fit1, beta) + ridge_residual(fit2, beta)
         for lam in grid_lam:
-            w1, w2 = limit_codes(fit1, fit2, bits, l1, l2, beta, lam, skip_smallest)
+            w1, w2 = limit_codes(fit1, fit2, bits, residuals, laplacians, beta, lam, skip_smallest)
             m1, m2 = np.median(fit1 @ w1, axis=0), np.median(fit2 @ w2, axis=0)
             codes = {name: np.where(x @ w - m >= 0, 1, -1) for name, x, w, m in
                      (("q1", x1[held], w1, m1), ("q2", x2[held], w2, m2), ("d1", fit1, w1, m1), ("d2", fit2, w2, m2))}

@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.imh.config import IMHConfig
-from baselines.imh.losses import imh_objective, knn_laplacian, ridge_residual
 from baselines.imh.model import IMHHasher
-from baselines.imh.nets import median_thresholded, random_projection
+from baselines.imh.nets import median_thresholded
 from baselines.imh.solver import GRID, select_parameters, solve_imh
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.split import Split
-from sdch_tf.training.closed_form import fit_solved, training_arrays
+from sdch_tf.training.closed_form import fit_solved, random_projections, training_arrays
 
 
 def preprocessing(config: IMHConfig):
@@ -25,10 +24,7 @@ def preprocessing(config: IMHConfig):
 
 
 def build(config: IMHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> IMHHasher:
-    images, texts, _ = training_arrays(data, split)
-    rng = np.random.default_rng(seed)
-    return IMHHasher(bits, random_projection(images.mean(axis=0), bits, rng),
-                     random_projection(texts.mean(axis=0), bits, rng))
+    return IMHHasher(bits, *random_projections(data, split, bits, seed))
 
 
 def fit(hasher: IMHHasher, config: IMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
@@ -40,7 +36,7 @@ def fit(hasher: IMHHasher, config: IMHConfig, data: CrossModalData, split: Split
     # The labels choose β and λ only (select_parameters); the solution never reads them.
     images, texts, labels = training_arrays(data, split)
     image_mean, text_mean = images.mean(axis=0), texts.mean(axis=0)
-    images, texts = images - image_mean, texts - text_mean
+    centred_images, centred_texts = images - image_mean, texts - text_mean
 
     def solve() -> dict:
         beta, lam, scores = config.beta, config.lam, {}
@@ -52,23 +48,21 @@ def fit(hasher: IMHHasher, config: IMHConfig, data: CrossModalData, split: Split
                       f"({len(grid_beta) * len(grid_lam)} settings)", flush=True)
             # Under --label-fraction only the labelled pairs' labels may be read: the choice is made among them.
             chosen = slice(None) if split.labelled is None else split.labelled
-            beta, lam, scores = select_parameters(images[chosen], texts[chosen], labels[chosen], hasher.bits,
+            beta, lam, scores = select_parameters(centred_images[chosen], centred_texts[chosen], labels[chosen],
+                                                  hasher.bits,
                                                   config.neighbours,
                                                   config.skip_smallest, np.random.default_rng([seed, 11]),
                                                   held_out=config.held_out, grid_beta=grid_beta, grid_lam=grid_lam)
         if verbose:
             print(f"Solving IMH ({hasher.bits} bits) on {len(images)} training pairs: {config.neighbours}-NN graphs, "
                   f"β {beta:g}, λ {lam:g}", flush=True)
-        solution = solve_imh(images, texts, hasher.bits, config.neighbours, beta, lam,
+        solution = solve_imh(centred_images, centred_texts, hasher.bits, config.neighbours, beta, lam,
                              config.inter_weight, config.skip_smallest)
-        hasher.image = median_thresholded(image_mean, solution["w1"], images)
-        hasher.text = median_thresholded(text_mean, solution["w2"], texts)
-        objective = imh_objective(solution["y1"], solution["y2"], ridge_residual(images, beta),
-                                  ridge_residual(texts, beta), knn_laplacian(images, config.neighbours),
-                                  knn_laplacian(texts, config.neighbours), lam, config.inter_weight)
-        agreement = float((np.sign(hasher.image(images + image_mean)) == np.sign(hasher.text(texts + text_mean))).mean())
+        hasher.image = median_thresholded(image_mean, solution["w1"], centred_images)
+        hasher.text = median_thresholded(text_mean, solution["w2"], centred_texts)
+        agreement = float((np.sign(hasher.image(images)) == np.sign(hasher.text(texts))).mean())
         return {"beta": beta, "lambda": lam, "validation_map": max(scores.values()) if scores else float("nan"),
-                "objective": objective, "first_eigenvalue": solution["eigenvalues"][0],
+                "objective": solution["objective"], "first_eigenvalue": solution["eigenvalues"][0],
                 "last_eigenvalue": solution["eigenvalues"][-1], "pair_bit_agreement": agreement}
 
     return fit_solved(hasher, solve, run_dir, verbose)

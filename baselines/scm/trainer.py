@@ -6,16 +6,14 @@ solve as one epoch with its statistics (``sdch_tf.training.closed_form.fit_solve
 """
 from __future__ import annotations
 
-import numpy as np
 
 from baselines.scm.config import SCMConfig
 from baselines.scm.losses import scm_objective
 from baselines.scm.model import SCMHasher
-from baselines.scm.nets import random_projection
 from baselines.scm.solver import solve_orth, solve_seq
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.split import Split
-from sdch_tf.training.closed_form import LinearProjection, fit_solved, signs, training_arrays
+from sdch_tf.training.closed_form import LinearProjection, fit_solved, random_projections, signs, training_arrays
 
 VARIANTS = ("seq", "orth")
 MODALITIES = ("text", "image")
@@ -35,10 +33,7 @@ def check_config(config: SCMConfig) -> None:
 
 def build(config: SCMConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> SCMHasher:
     check_config(config)
-    images, texts, _ = training_arrays(data, split)
-    rng = np.random.default_rng(seed)
-    return SCMHasher(bits, random_projection(images.mean(axis=0), bits, rng),
-                     random_projection(texts.mean(axis=0), bits, rng))
+    return SCMHasher(bits, *random_projections(data, split, bits, seed))
 
 
 def fit(hasher: SCMHasher, config: SCMConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
@@ -48,12 +43,12 @@ def fit(hasher: SCMHasher, config: SCMConfig, data: CrossModalData, split: Split
     ``observers`` (the learning curve's callbacks) have no epochs to watch here."""
     images, texts, labels = training_arrays(data, split)
     image_mean, text_mean = images.mean(axis=0), texts.mean(axis=0)
-    images, texts = images - image_mean, texts - text_mean
+    centred_images, centred_texts = images - image_mean, texts - text_mean
     bits = hasher.bits
-    x, y = (texts, images) if config.x_modality == "text" else (images, texts)
+    x, y = (centred_texts, centred_images) if config.x_modality == "text" else (centred_images, centred_texts)
 
     def solve() -> dict:
-        before = scm_objective(signs(hasher.image(images + image_mean)), signs(hasher.text(texts + text_mean)), labels)
+        before = scm_objective(signs(hasher.image(images)), signs(hasher.text(texts)), labels)
         if verbose:
             print(f"Solving SCM-{config.variant} ({bits} bits) on {len(labels)} training pairs: x = {config.x_modality} "
                   f"({x.shape[1]}-d), y = {'image' if config.x_modality == 'text' else 'text'} ({y.shape[1]}-d)")
@@ -65,7 +60,7 @@ def fit(hasher: SCMHasher, config: SCMConfig, data: CrossModalData, split: Split
                            else (solution["w_y"], solution["w_x"]))
         hasher.image = LinearProjection(image_mean, w_image)
         hasher.text = LinearProjection(text_mean, w_text)
-        after = scm_objective(signs(images @ w_image), signs(texts @ w_text), labels)
+        after = scm_objective(signs(hasher.image(images)), signs(hasher.text(texts)), labels)
         mu = solution["eigenvalues"]
         return {"objective_before": before, "objective": after, "sequential_bits": solution["sequential_bits"],
                 "first_eigenvalue": mu[0] if len(mu) else float("nan"),

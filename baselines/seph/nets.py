@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baselines.seph.kernels import rbf_kernel
+from baselines.seph.kernels import rbf_kernel, rbf_width
 
 
 @dataclass
@@ -31,7 +31,5 @@ class KernelProjection:
 
 def random_kernel_projection(x: np.ndarray, centres: int, bits: int, rng: np.random.Generator) -> KernelProjection:
     """The untrained start: m random training items as centres (SePH_rnd's sampling), Gaussian weights."""
-    from baselines.seph.kernels import rbf_width
-
     chosen = np.sort(rng.choice(len(x), min(centres, len(x)), replace=False))
     return KernelProjection(np.asarray(x[chosen], np.float64), rbf_width(x), rng.standard_normal((len(chosen), bits)))

@@ -57,6 +57,19 @@ class LinearProjection:
         return projected if self.offset is None else projected - self.offset
 
 
+def random_projection(mean: np.ndarray, bits: int, rng: np.random.Generator) -> LinearProjection:
+    """Gaussian directions through ``mean`` (random-projection hashing): the untrained start of
+    the linear methods, the baseline their learned runs are compared with."""
+    return LinearProjection(mean=np.asarray(mean, np.float64), weights=rng.standard_normal((len(mean), bits)))
+
+
+def random_projections(data, split, bits: int, seed: int) -> tuple[LinearProjection, LinearProjection]:
+    """(image, text) random projections through the training items' means, drawn from ``seed``."""
+    images, texts, _ = training_arrays(data, split)
+    rng = np.random.default_rng(seed)
+    return random_projection(images.mean(axis=0), bits, rng), random_projection(texts.mean(axis=0), bits, rng)
+
+
 class FeatureHasher:
     """Codes of feature rows: sign(image(x)) and sign(text(y)), each function mapping float (n, d)
     to float (n, bits); ``state`` / ``load_state`` name the arrays a checkpoint keeps."""
@@ -86,6 +99,29 @@ class FeatureHasher:
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
+
+
+class LinearHasher(FeatureHasher):
+    """codes = sign((x − x̄) W − offset) per modality (``LinearProjection``); the checkpoint keeps
+    each modality's mean, weights and offset (zeros for none)."""
+
+    VIEWS = ("image", "text")
+
+    def __init__(self, bits: int, image: LinearProjection, text: LinearProjection):
+        super().__init__(bits, image, text)
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = {}
+        for view in self.VIEWS:
+            f = getattr(self, view)
+            offset = np.zeros(self.bits) if f.offset is None else f.offset
+            out.update({f"{view}_mean": f.mean, f"{view}_weights": f.weights, f"{view}_offset": offset})
+        return out
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        for view in self.VIEWS:
+            setattr(self, view, LinearProjection(arrays[f"{view}_mean"], arrays[f"{view}_weights"],
+                                                 arrays[f"{view}_offset"]))
 
 
 def fit_solved(hasher: FeatureHasher, solve: Callable[[], dict], run_dir: str, verbose: int = 1) -> list[dict]:

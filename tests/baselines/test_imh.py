@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from baselines.imh import losses, solver
+from tests.baselines.feature_files import train_on_features, write_toy_features
 
 
 def test_ridge_residual_is_beta_times_the_regularised_inverse():
@@ -50,7 +51,9 @@ def test_large_inter_weight_tends_to_the_limit_used_by_the_search():
     x2 = x1 @ rng.normal(size=(4, 5)) + 0.1 * rng.normal(size=(30, 5))
     x1, x2 = x1 - x1.mean(0), x2 - x2.mean(0)
     exact = solver.solve_imh(x1, x2, 3, 5, 0.5, 0.2, 1e7, skip_smallest=False)
-    w1, w2 = solver.limit_codes(x1, x2, 3, losses.knn_laplacian(x1, 5), losses.knn_laplacian(x2, 5), 0.5, 0.2, False)
+    residuals = losses.ridge_residual(x1, 0.5) + losses.ridge_residual(x2, 0.5)
+    laplacians = losses.knn_laplacian(x1, 5) + losses.knn_laplacian(x2, 5)
+    w1, w2 = solver.limit_codes(x1, x2, 3, residuals, laplacians, 0.5, 0.2, False)
     for ours, limit, x in ((exact["w1"], w1, x1), (exact["w2"], w2, x2)):
         for a, b in zip((x @ ours).T, (x @ limit).T):  # the same projections up to sign
             assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-4 * np.abs(a).max()
@@ -71,8 +74,6 @@ def test_parameter_search_scores_the_whole_grid_and_returns_its_best():
 
 
 def test_imh_runs_through_the_command_line_and_records_that_it_reads_no_label(tmp_path, monkeypatch):
-    from sdch_tf import train
-    from sdch_tf.data.features import FeatureData, write_features
     from sdch_tf.run import results
 
     rng = np.random.default_rng(5)
@@ -80,14 +81,9 @@ def test_imh_runs_through_the_command_line_and_records_that_it_reads_no_label(tm
     labels = np.eye(concepts, dtype=np.uint8)[rng.integers(0, concepts, n)]
     features = (labels @ rng.normal(size=(concepts, 12)) + 0.3 * rng.normal(size=(n, 12))).astype(np.float32)
     texts = (labels @ rng.normal(size=(concepts, 9)) + 0.3 * rng.normal(size=(n, 9))).astype(np.float32)
-    perm = rng.permutation(n)
-    path = tmp_path / "toy.h5"
-    write_features(path, FeatureData(image_features=features, texts=texts, labels=labels, query=perm[:40],
-                                     database=perm[40:], train=perm[40:136], attrs={"dataset": "toy"}))
-    monkeypatch.setenv("SDCH_TF_CACHE", str(tmp_path / "cache"))
+    path = write_toy_features(tmp_path / "toy.h5", rng, labels, features, texts)
     out = tmp_path / "out"
-    assert train.main(["--method", "imh", "--preset", "smoke", "--features", str(path), "--out", str(out),
-                       "--label-fraction", "0.5", "--quiet"]) == 0
+    assert train_on_features("imh", path, tmp_path, monkeypatch, "--label-fraction", "0.5") == 0
     (result,) = results.read_results(str(out))
     assert result["uses_labels"] is False
     assert result["split"]["train"] == 96  # every training pair, the unlabelled ones too

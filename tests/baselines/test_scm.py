@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from baselines.scm import losses, solver
+from tests.baselines.feature_files import multilabel_toy, train_on_features, write_toy_features
 
 # Two classes of two items, x = y (docs/baselines-research/scm.md §9): S = b bᵀ with b = [1, −1, 1, −1].
 TOY_X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
@@ -137,24 +138,12 @@ def test_orth_matches_the_transcribed_matlab_on_random_data():
 
 
 def test_scm_trains_through_the_command_line_from_a_features_file(tmp_path, monkeypatch, capsys):
-    from sdch_tf import train
-    from sdch_tf.data.features import FeatureData, write_features
     from sdch_tf.run import results
 
     rng = np.random.default_rng(4)
-    n, concepts = 240, 6
-    labels = (rng.random((n, concepts)) < 0.25).astype(np.uint8)
-    labels[labels.sum(axis=1) == 0, 0] = 1
-    features = (labels @ rng.normal(size=(concepts, 20)) + 0.3 * rng.normal(size=(n, 20))).astype(np.float32)
-    texts = ((labels @ rng.random((concepts, 30)) + rng.random((n, 30))) > 1.0).astype(np.float32)
-    perm = rng.permutation(n)
-    path = tmp_path / "toy.h5"
-    write_features(path, FeatureData(image_features=features, texts=texts, labels=labels, query=perm[:40],
-                                     database=perm[40:], train=perm[40:136], attrs={"dataset": "toy"}))
-    monkeypatch.setenv("SDCH_TF_CACHE", str(tmp_path / "cache"))
+    path = write_toy_features(tmp_path / "toy.h5", rng, *multilabel_toy(rng))
     out = tmp_path / "out"
-    assert train.main(["--method", "scm", "--preset", "smoke", "--features", str(path), "--out", str(out),
-                       "--quiet"]) == 0
+    assert train_on_features("scm", path, tmp_path, monkeypatch) == 0
     (result,) = results.read_results(str(out))
     assert result["method"] == "scm" and result["dataset"] == "toy"
     assert result["split"] == {"query": 40, "database": 200, "train": 96}
@@ -166,8 +155,7 @@ def test_scm_trains_through_the_command_line_from_a_features_file(tmp_path, monk
     assert not (tmp_path / "cache").exists()  # a features file needs no extraction
 
     # A split size the file does not have is refused, naming both.
-    assert train.main(["--method", "scm", "--preset", "smoke", "--features", str(path), "--num-train", "50",
-                       "--out", str(out), "--quiet"]) != 0
+    assert train_on_features("scm", path, tmp_path, monkeypatch, "--num-train", "50") != 0
     err = capsys.readouterr().err
     assert "error:" in err and "96 train items" in err and "50" in err
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from baselines.seph import codes, kernels, losses
+from tests.baselines.feature_files import multilabel_toy, train_on_features, write_toy_features
 
 # docs/baselines-research/seph.md §8: y1 = [1, 0], y2 = [1, 1], y3 = [0, 1]; H with Hamming
 # distances 1, 1 and 2.
@@ -131,24 +132,12 @@ def test_kmeans_finds_separated_clusters():
 
 
 def test_seph_trains_through_the_command_line_from_a_features_file(tmp_path, monkeypatch):
-    from sdch_tf import train
-    from sdch_tf.data.features import FeatureData, write_features
     from sdch_tf.run import results
 
     rng = np.random.default_rng(5)
-    n, concepts = 240, 6
-    labels = (rng.random((n, concepts)) < 0.25).astype(np.uint8)
-    labels[labels.sum(axis=1) == 0, 0] = 1
-    features = (labels @ rng.normal(size=(concepts, 20)) + 0.3 * rng.normal(size=(n, 20))).astype(np.float32)
-    texts = ((labels @ rng.random((concepts, 30)) + rng.random((n, 30))) > 1.0).astype(np.float32)
-    perm = rng.permutation(n)
-    path = tmp_path / "toy.h5"
-    write_features(path, FeatureData(image_features=features, texts=texts, labels=labels, query=perm[:40],
-                                     database=perm[40:], train=perm[40:136], attrs={"dataset": "toy"}))
-    monkeypatch.setenv("SDCH_TF_CACHE", str(tmp_path / "cache"))
+    path = write_toy_features(tmp_path / "toy.h5", rng, *multilabel_toy(rng))
     out = tmp_path / "out"
-    assert train.main(["--method", "seph", "--preset", "smoke", "--features", str(path), "--out", str(out),
-                       "--quiet"]) == 0
+    assert train_on_features("seph", path, tmp_path, monkeypatch) == 0
     (result,) = results.read_results(str(out))
     assert result["map_i2t"] > result["untrained"]["map_i2t"] + 0.1
     assert result["map_t2i"] > result["untrained"]["map_t2i"] + 0.1
