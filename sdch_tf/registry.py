@@ -69,6 +69,7 @@ METHODS: dict[str, str] = {
     "imh": "baselines.imh",
     "scm": "baselines.scm",
     "seph": "baselines.seph",
+    "corrae": "baselines.corrae",
 }
 
 

@@ -18,6 +18,8 @@ PAPER_VALUES = {
     "scm": {"variant": "seq", "ridge": 1e-6, "x_modality": "text"},
     "imh": {"neighbours": 10, "inter_weight": 1e4, "skip_smallest": True, "beta": None, "lam": None},
     "seph": {"alpha": 0.01, "centres": 500, "centre_sampling": "kmeans", "klr_penalty": 0.01, "kl_iterations": 1000},
+    "corrae": {"alpha": None, "held_out": 0.2, "epochs": 40, "steps_per_epoch": 500, "batch_size": 231,
+               "learning_rate": 0.05, "weight_decay": 0.0001},
 }
 
 # The departures of the cpu and smoke presets, each measured in the method's NOTES.md.
@@ -31,6 +33,7 @@ DEPARTURES = {
     "scm": {},
     "seph": {},
     "imh": {},
+    "corrae": {},
 }
 # Dropout, a departure of the networks (measured in the method's NOTES.md).
 NET_DEPARTURES = {
@@ -41,11 +44,13 @@ SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "it
                 "image_hash_units", "text_units", "lr_image", "lr_text", "image_net", "text_net",
                 # SePH's smoke preset: its iteration counts and centres sized to 96 training items.
                 "centres", "kl_iterations", "kl_exaggeration_stop", "kl_momentum_switch", "kmeans_iterations",
-                "klr_iterations"}
+                "klr_iterations",
+                # CorrAE: its step counts and schedules (config.scaled), the RBMs' widths and steps.
+                "steps_per_epoch", "rate_half_life", "momentum_change_steps", "image_rbms", "text_rbms"}
 NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
                     "pool_sizes", "hidden_units"}
 BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34",
-               "scm": "alexnet", "seph": "alexnet", "imh": "alexnet"}
+               "scm": "alexnet", "seph": "alexnet", "imh": "alexnet", "corrae": "alexnet"}
 
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))
@@ -80,6 +85,20 @@ def test_cpu_and_smoke_are_the_paper_scaled_down_with_the_measured_departures_on
             assert net_changed <= NET_SCALE_FIELDS | set(allowed), (method, preset, net, net_changed - NET_SCALE_FIELDS)
             for field, value in allowed.items():
                 assert getattr(b, field) == value, (method, preset, net, field)
+
+
+@pytest.mark.parametrize("preset", ["cpu", "smoke"])
+def test_corrae_scaled_rbms_change_only_widths_and_step_counts(preset):
+    paper, config = (registry.get_method("corrae").preset(name) for name in ("paper", preset))
+    step_fields = {"hidden_units", "steps", "rate_half_life", "momentum_change_steps", "cd_step_up_after",
+                   "cd_step_up_every"}
+    for a, b in zip(paper.image_rbms + paper.text_rbms, config.image_rbms + config.text_rbms):
+        changed = {f.name for f in dataclasses.fields(b) if getattr(a, f.name) != getattr(b, f.name)}
+        assert changed <= step_fields, changed - step_fields
+    # Every step count scaled alike: the schedules keep their place in the run.
+    ratio = config.steps / paper.steps
+    assert config.rate_half_life / paper.rate_half_life == pytest.approx(ratio, rel=0.05)
+    assert config.image_rbms[0].steps / paper.image_rbms[0].steps == pytest.approx(ratio, rel=0.05)
 
 
 @pytest.mark.parametrize("preset", ["cpu", "smoke"])

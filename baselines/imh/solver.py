@@ -11,6 +11,7 @@ import numpy as np
 import scipy.linalg
 
 from baselines.imh.losses import imh_objective, knn_laplacian, ridge_projection, ridge_residual
+from sdch_tf.training.selection import held_out_mask, held_out_score
 
 
 def solve_imh(x1: np.ndarray, x2: np.ndarray, bits: int, neighbours: int, beta: float, lam: float,
@@ -57,11 +58,7 @@ def select_parameters(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, bits: 
     training pairs, score mAP@top_k of the held-out pairs as queries (both directions, averaged)
     against the fitted part, keep the best (β, λ). Labels are read for this choice only.
     Returns (β, λ, {"beta=…,lambda=…": score})."""
-    from sdch_tf.retrieval.metrics import mean_average_precision
-
-    n = len(x1)
-    held = np.zeros(n, bool)
-    held[rng.choice(n, max(1, int(round(held_out * n))), replace=False)] = True
+    held = held_out_mask(len(x1), held_out, rng)
     fit1, fit2 = x1[~held], x2[~held]
     laplacians = knn_laplacian(fit1, neighbours) + knn_laplacian(fit2, neighbours)
     scores = {}
@@ -70,11 +67,8 @@ def select_parameters(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, bits: 
         for lam in grid_lam:
             w1, w2 = limit_codes(fit1, fit2, bits, residuals, laplacians, beta, lam, skip_smallest)
             m1, m2 = np.median(fit1 @ w1, axis=0), np.median(fit2 @ w2, axis=0)
-            codes = {name: np.where(x @ w - m >= 0, 1, -1) for name, x, w, m in
-                     (("q1", x1[held], w1, m1), ("q2", x2[held], w2, m2), ("d1", fit1, w1, m1), ("d2", fit2, w2, m2))}
-            i2t = mean_average_precision(codes["q1"], codes["d2"], labels[held], labels[~held], top_k=top_k)
-            t2i = mean_average_precision(codes["q2"], codes["d1"], labels[held], labels[~held], top_k=top_k)
-            scores[f"beta={beta:g},lambda={lam:g}"] = 0.5 * (i2t + t2i)
+            scores[f"beta={beta:g},lambda={lam:g}"] = held_out_score(
+                np.where(x1 @ w1 - m1 >= 0, 1, -1), np.where(x2 @ w2 - m2 >= 0, 1, -1), labels, held, top_k)
     best = max(scores, key=scores.get)
     beta, lam = (float(part.split("=")[1]) for part in best.split(","))
     return beta, lam, scores

@@ -23,19 +23,17 @@ import os
 import numpy as np
 
 from sdch_tf import atomic
+from sdch_tf.cache import cache_dir
 from sdch_tf.data.dataset import CrossModalData, FeatureRows
 from sdch_tf.data.loading import load_data
 from sdch_tf.data.split import Split
 from sdch_tf.input_errors import InputError
 from sdch_tf.registry import Method
 
-# Where extracted features are kept between runs: $SDCH_TF_CACHE, else ~/.cache/sdch_tf.
-CACHE_ENV = "SDCH_TF_CACHE"
-
 
 def feature_cache_dir() -> str:
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "sdch_tf")
-    return os.path.join(root, "features")
+    """Where extracted features are kept between runs (``sdch_tf.cache``)."""
+    return cache_dir("features")
 
 
 def load_method_data(method: Method, config, verbose: bool = True) -> CrossModalData:
