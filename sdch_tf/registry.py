@@ -70,6 +70,8 @@ METHODS: dict[str, str] = {
     "scm": "baselines.scm",
     "seph": "baselines.seph",
     "corrae": "baselines.corrae",
+    "cmnn": "baselines.cmnn",
+    "dbrc": "baselines.dbrc",
 }
 
 

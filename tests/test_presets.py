@@ -20,6 +20,10 @@ PAPER_VALUES = {
     "seph": {"alpha": 0.01, "centres": 500, "centre_sampling": "kmeans", "klr_penalty": 0.01, "kl_iterations": 1000},
     "corrae": {"alpha": None, "held_out": 0.2, "epochs": 40, "steps_per_epoch": 500, "batch_size": 231,
                "learning_rate": 0.05, "weight_decay": 0.0001},
+    "cmnn": {"margin": None, "held_out": 0.2, "hidden_units": 1024, "image_intra_weight": 0.0,
+             "text_intra_weight": 0.0, "batch_size": 100, "epochs": 100},
+    "dbrc": {"scale_penalty": 1e-3, "initial_scale": 1.0, "optimizer": "rmsprop", "learning_rate": 1e-3,
+             "batch_size": 128, "epochs": 100},
 }
 
 # The departures of the cpu and smoke presets, each measured in the method's NOTES.md.
@@ -34,6 +38,8 @@ DEPARTURES = {
     "seph": {},
     "imh": {},
     "corrae": {},
+    "cmnn": {},
+    "dbrc": {},
 }
 # Dropout, a departure of the networks (measured in the method's NOTES.md).
 NET_DEPARTURES = {
@@ -50,7 +56,8 @@ SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "it
 NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
                     "pool_sizes", "hidden_units"}
 BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34",
-               "scm": "alexnet", "seph": "alexnet", "imh": "alexnet", "corrae": "alexnet"}
+               "scm": "alexnet", "seph": "alexnet", "imh": "alexnet", "corrae": "alexnet",
+               "cmnn": "alexnet", "dbrc": "alexnet"}
 
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))

@@ -165,7 +165,7 @@ def train_batches(
     data: CrossModalData,
     indices,
     batch_size: int,
-    prep: ImagePreprocessing,
+    prep: ImagePreprocessing | None,
     seed: int,
     *,
     start_epoch: int = 0,
@@ -189,13 +189,15 @@ def train_batches(
     counted from ``start_epoch`` by the iterations made so far (a peeking iterator counts).
 
     Yields dicts:
-        image: float32 (b, crop, crop, 3), random crop per sample.
+        image: float32 (b, crop, crop, 3), random crop per sample; for data holding image
+            features (``data.has_features``, ``prep`` None) float32 (b, d) rows.
         text: float32 (b, d).
         label: float32 (b, C).
         index: int32 (b,), the position of each sample within ``indices`` (0..len(indices)-1).
     """
     indices = _checked_indices(data, indices)
     batch_size = _checked_batch_size(batch_size)
+    features = _feature_rows(data, prep)
     n = len(indices)
     num_batches = num_train_batches(n, batch_size)
 
@@ -203,7 +205,9 @@ def train_batches(
         """(order (n,) int32, crop offsets (n, 2) int32) of one epoch."""
         rng = np.random.default_rng([int(seed), int(epoch)])
         order = rng.permutation(n).astype(np.int32)
-        offsets = rng.integers(0, prep.max_offset + 1, size=(n, 2), dtype=np.int32)
+        # Feature rows have no crop: their offsets are all 0 (drawn after the order, which they leave alone).
+        max_offset = 0 if features else prep.max_offset
+        offsets = rng.integers(0, max_offset + 1, size=(n, 2), dtype=np.int32)
         return order, offsets
 
     if stop_epoch is None:
@@ -236,7 +240,7 @@ def train_batches(
     def load(positions, offsets):
         images, texts, labels = read(positions)
         return {
-            "image": preprocess_images(images, prep, offsets),
+            "image": images if features else preprocess_images(images, prep, offsets),
             "text": texts,
             "label": labels,
             "index": positions,
@@ -253,21 +257,34 @@ def num_train_batches(num_samples: int, batch_size: int) -> int:
     return -(-int(num_samples) // int(batch_size))
 
 
+def _feature_rows(data: CrossModalData, prep: ImagePreprocessing | None) -> bool:
+    """True for data holding image features (read as float32 rows, no preprocessing), False for
+    images; ValueError when the preprocessing does not go with them."""
+    if data.has_features or prep is None:
+        if not (data.has_features and prep is None):
+            raise ValueError(f"{data.name}: image features go with no image preprocessing and images with one; "
+                             f"got {'features' if data.has_features else 'images'} and preprocessing {prep!r}")
+        return True
+    return False
+
+
 def _paired_reader(data: CrossModalData, indices: np.ndarray):
-    """positions (b,) -> (uint8 images, float32 texts, float32 labels), one ImageSource.read call."""
+    """positions (b,) -> (uint8 images or float32 feature rows, float32 texts, float32 labels), one
+    ImageSource.read call."""
     image_shape = tuple(data.images.shape[1:])
+    image_dtype = np.float32 if data.has_features else np.uint8
 
     def read_numpy(positions):
         rows = indices[positions]
         return (
-            np.asarray(data.images.read(rows), dtype=np.uint8),
+            np.asarray(data.images.read(rows), dtype=image_dtype),
             data.texts[rows].astype(np.float32),
             data.labels[rows].astype(np.float32),
         )
 
     def read(positions):
         images, texts, labels = tf.numpy_function(
-            read_numpy, [positions], [tf.uint8, tf.float32, tf.float32], name="read_paired_batch"
+            read_numpy, [positions], [tf.as_dtype(image_dtype), tf.float32, tf.float32], name="read_paired_batch"
         )
         images.set_shape((None,) + image_shape)
         texts.set_shape((None, data.text_dim))
@@ -293,10 +310,7 @@ def image_batches(data: CrossModalData, indices, batch_size: int, prep: ImagePre
     for data holding image features (``data.has_features``, ``prep`` None) float32 (b, d) rows."""
     indices = _checked_indices(data, indices)
     batch_size = _checked_batch_size(batch_size)
-    if data.has_features or prep is None:
-        if not (data.has_features and prep is None):
-            raise ValueError(f"{data.name}: image features go with no image preprocessing and images with one; "
-                             f"got {'features' if data.has_features else 'images'} and preprocessing {prep!r}")
+    if _feature_rows(data, prep):
 
         def read_rows(start):
             return np.asarray(data.images.read(indices[start:start + batch_size]), dtype=np.float32)

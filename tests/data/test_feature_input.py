@@ -37,6 +37,22 @@ def test_image_batches_give_feature_rows_without_preprocessing():
         image_batches(data, indices, 2, ImagePreprocessing(resize=8, crop=8))
 
 
+def test_training_batches_of_features_pair_each_row_with_its_text_in_the_epochs_order():
+    from sdch_tf.data.pipeline import ImagePreprocessing, train_batches
+
+    data = feature_data(n=10)
+    indices = np.array([9, 0, 4, 5, 2, 7, 1])
+    batches = list(train_batches(data, indices, 3, None, seed=4, stop_epoch=1))
+    order = np.random.default_rng([4, 0]).permutation(len(indices))  # epoch 0 of seed 4
+    rows = indices[order]
+    np.testing.assert_array_equal(np.concatenate([b["index"].numpy() for b in batches]), order)
+    np.testing.assert_array_equal(np.concatenate([b["image"].numpy() for b in batches]), data.images.read(rows))
+    np.testing.assert_allclose(np.concatenate([b["text"].numpy() for b in batches]), data.texts[rows])
+    assert batches[0]["image"].dtype == np.float32 and [len(b["index"]) for b in batches] == [3, 3, 1]
+    with pytest.raises(ValueError, match="no image preprocessing"):
+        train_batches(data, indices, 3, ImagePreprocessing(resize=8, crop=8), seed=4)
+
+
 def test_a_recorded_split_is_used_for_every_seed_and_draws_only_the_labelled_items():
     from sdch_tf.run.experiment import split_for
 
