@@ -15,7 +15,7 @@ import numpy as np
 
 from baselines.cmnn.config import MARGIN_GRID, CMNNConfig
 from baselines.cmnn.model import CMNN
-from baselines.cmnn.nets import build_net, standardizer
+from baselines.cmnn.nets import build_net
 from sdch_tf.atomic import atomic_write_json, read_json
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import num_train_batches, train_batches
@@ -37,8 +37,8 @@ def preprocessing(config: CMNNConfig):
 def build(config: CMNNConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> CMNN:
     keras.utils.set_random_seed(seed)
     images, texts, _ = training_arrays(data, split)
-    image_net = build_net(images.shape[1], config.hidden_units, bits, *standardizer(images), "image")
-    text_net = build_net(texts.shape[1], config.hidden_units, bits, *standardizer(texts), "text")
+    image_net = build_net(images, config.hidden_units, bits, "image")
+    text_net = build_net(texts, config.hidden_units, bits, "text")
     # margin None (chosen in fit): built with 1·√bits until then.
     margin = (1.0 if config.margin is None else config.margin) * np.sqrt(bits)
     model = CMNN(image_net, text_net, bits, margin, config.image_intra_weight, config.text_intra_weight, name="cmnn")

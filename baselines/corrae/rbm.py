@@ -210,14 +210,6 @@ def train_rbm(config, visible: np.ndarray, rng: np.random.Generator, name: str =
     return rbm
 
 
-def standardizer(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) per dimension of the training features (deepnet's compute_data_stats.py for
-    ``normalize: true``); a constant dimension gets std 1, so that it maps to 0 rather than NaN."""
-    features = np.asarray(features, np.float64)
-    std = features.std(axis=0)
-    return features.mean(axis=0).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
-
-
 def train_stack(configs, visible: np.ndarray, rng: np.random.Generator, name: str, verbose: int = 1) -> list[RBM]:
     """RBMs trained greedily: each on the hidden probabilities of the one below (deepnet's
     extract_rbm_representation.py between runall_rbm.sh's stages)."""

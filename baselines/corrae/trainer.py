@@ -23,13 +23,14 @@ from baselines.corrae.config import ALPHA_GRID, CorrAEConfig
 from baselines.corrae.model import CorrAE
 from baselines.corrae.nets import build_decoder, build_encoder
 from baselines.corrae.optimizer import deepnet_sgd
-from baselines.corrae.rbm import RBM, batch_order, initial_rbm, standardizer, train_stack
+from baselines.corrae.rbm import RBM, batch_order, initial_rbm, train_stack
 from sdch_tf.atomic import atomic_write, atomic_write_json, read_json
 from sdch_tf.cache import cache_dir
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.split import Split
 from sdch_tf.input_errors import CorruptRunFile
-from sdch_tf.training.closed_form import training_arrays
+from sdch_tf.nets.standardize import column_statistics
+from sdch_tf.training.closed_form import signs, training_arrays
 from sdch_tf.training.fit import fit_resumable
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.selection import held_out_mask, held_out_score
@@ -54,7 +55,7 @@ def build(config: CorrAEConfig, data: CrossModalData, split: Split, bits: int, s
                    build_decoder(bits, config.text_rbms[-1].hidden_units, "text"), bits, alpha, name="corrae")
     images, _, _ = training_arrays(data, split)
     rng = np.random.default_rng([seed, 3])
-    image_stack.set_stack(initial_stack(config.image_rbms, image_dim, rng), *standardizer(images))
+    image_stack.set_stack(initial_stack(config.image_rbms, image_dim, rng), *column_statistics(images))
     text_stack.set_stack(initial_stack(config.text_rbms, text_dim, rng))
     model.compile(optimizers={"corrae": deepnet_sgd(config.learning_rate, config.rate_half_life,
                                                     config.initial_momentum, config.final_momentum,
@@ -124,7 +125,8 @@ def pretrain_stacks(model: CorrAE, config: CorrAEConfig, images: np.ndarray, tex
             print(f"The RBM stacks are read from {source}, not trained again (they took {seconds:.0f} s)")
     else:
         start = time.perf_counter()
-        mean, std = standardizer(images)
+        # deepnet's compute_data_stats.py for the Gaussian RBM's ``normalize: true``.
+        mean, std = column_statistics(images)
         image_rbms = train_stack(config.image_rbms, (images - mean) / std, np.random.default_rng([seed, 5]),
                                  "image", verbose)
         text_rbms = train_stack(config.text_rbms, texts, np.random.default_rng([seed, 6]), "text", verbose)
@@ -190,19 +192,15 @@ def choose_alpha(config: CorrAEConfig, data: CrossModalData, split: Split, bits:
         start = time.perf_counter()
         trial = build(dataclasses.replace(config, alpha=alpha), data, split, bits, seed)
         train_autoencoder(trial, config, image_top[fit_rows], text_top[fit_rows], seed, None, 0)
-        image_codes = sign_codes(trial.image_code(image_top[rows]))
-        text_codes = sign_codes(trial.text_code(text_top[rows]))
+        # sign of the pre-activation = the logistic code thresholded at ½.
+        image_codes = signs(trial.image_code(image_top[rows]))
+        text_codes = signs(trial.text_code(text_top[rows]))
         scores[f"{alpha:g}"] = held_out_score(image_codes, text_codes, labels[rows], held, config.top_k)
         if verbose:
             print(f"  α {alpha:g}: held-out mAP {scores[f'{alpha:g}']:.4f} ({time.perf_counter() - start:.0f} s)",
                   flush=True)
     best = max(scores, key=scores.get)
     return float(best), scores
-
-
-def sign_codes(pre_activations) -> np.ndarray:
-    """int8 codes in {−1, +1}: the logistic code thresholded at ½."""
-    return np.where(np.asarray(pre_activations) >= 0, 1, -1).astype(np.int8)
 
 
 def fit(model: CorrAE, config: CorrAEConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

@@ -4,7 +4,6 @@ from the codes back to the standardised inputs (ReLU layers, linear output)."""
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from baselines.dbrc.losses import adaptive_tanh
@@ -26,17 +25,6 @@ class AdaptiveTanh(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "initial_scale": self.initial_scale}
-
-
-def standardizer(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) per column of the training rows; a constant column gets std 1."""
-    rows = np.asarray(rows, np.float64)
-    std = rows.std(axis=0)
-    return rows.mean(axis=0).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
-
-
-def normalization(mean: np.ndarray, std: np.ndarray, name: str) -> keras.layers.Normalization:
-    return keras.layers.Normalization(mean=mean, variance=np.square(std), name=name)
 
 
 def mlp(input_dim: int, units: tuple[int, ...], output_dim: int | None, name: str) -> keras.Model:

@@ -8,9 +8,10 @@ import numpy as np
 
 from baselines.dbrc.config import DBRCConfig
 from baselines.dbrc.model import DBRC
-from baselines.dbrc.nets import AdaptiveTanh, mlp, normalization, standardizer
+from baselines.dbrc.nets import AdaptiveTanh, mlp
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.split import Split
+from sdch_tf.nets.standardize import standardization
 from sdch_tf.training.closed_form import training_arrays
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.hashing_model import finish_build
@@ -37,8 +38,7 @@ def build(config: DBRCConfig, data: CrossModalData, split: Split, bits: int, see
     fusion.build((None, 2 * config.encoder_units[-1]))
     hashing = AdaptiveTanh(config.initial_scale, name="adaptive_tanh")
     hashing.build((None, bits))
-    model = DBRC(normalization(*standardizer(images), "image_standardise"),
-                 normalization(*standardizer(texts), "text_standardise"),
+    model = DBRC(standardization(images, "image_standardise"), standardization(texts, "text_standardise"),
                  mlp(image_dim, config.encoder_units, None, "image_encoder"),
                  mlp(text_dim, config.encoder_units, None, "text_encoder"), fusion, hashing,
                  mlp(bits, config.decoder_units, image_dim, "image_decoder"),

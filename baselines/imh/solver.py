@@ -11,6 +11,7 @@ import numpy as np
 import scipy.linalg
 
 from baselines.imh.losses import imh_objective, knn_laplacian, ridge_projection, ridge_residual
+from sdch_tf.training.closed_form import signs
 from sdch_tf.training.selection import held_out_mask, held_out_score
 
 
@@ -67,8 +68,8 @@ def select_parameters(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, bits: 
         for lam in grid_lam:
             w1, w2 = limit_codes(fit1, fit2, bits, residuals, laplacians, beta, lam, skip_smallest)
             m1, m2 = np.median(fit1 @ w1, axis=0), np.median(fit2 @ w2, axis=0)
-            scores[f"beta={beta:g},lambda={lam:g}"] = held_out_score(
-                np.where(x1 @ w1 - m1 >= 0, 1, -1), np.where(x2 @ w2 - m2 >= 0, 1, -1), labels, held, top_k)
+            scores[f"beta={beta:g},lambda={lam:g}"] = held_out_score(signs(x1 @ w1 - m1), signs(x2 @ w2 - m2),
+                                                                     labels, held, top_k)
     best = max(scores, key=scores.get)
     beta, lam = (float(part.split("=")[1]) for part in best.split(","))
     return beta, lam, scores
