@@ -15,19 +15,12 @@ from sdch_tf.nets.standardize import standardization
 from sdch_tf.training.closed_form import training_arrays
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.hashing_model import finish_build
+from sdch_tf.training.optimizers import make_optimizer
 
 
 def preprocessing(config: DBRCConfig):
     """None: DBRC reads image features, not pixels (``registry.Method.inputs``)."""
     return None
-
-
-def make_optimizer(config: DBRCConfig) -> keras.optimizers.Optimizer:
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(config.learning_rate)
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(config.learning_rate)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose rmsprop or adam")
 
 
 def build(config: DBRCConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> DBRC:
@@ -43,7 +36,7 @@ def build(config: DBRCConfig, data: CrossModalData, split: Split, bits: int, see
                  mlp(text_dim, config.encoder_units, None, "text_encoder"), fusion, hashing,
                  mlp(bits, config.decoder_units, image_dim, "image_decoder"),
                  mlp(bits, config.decoder_units, text_dim, "text_decoder"), bits, config.scale_penalty, name="dbrc")
-    model.compile(optimizers={"dbrc": make_optimizer(config)})
+    model.compile(optimizers={"dbrc": make_optimizer(config.optimizer, config.learning_rate)})
     return finish_build(model, {"image": np.zeros((1, image_dim), np.float32),
                                 "text": np.zeros((1, text_dim), np.float32)})
 

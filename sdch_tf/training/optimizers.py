@@ -6,7 +6,8 @@ import keras
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9,
                    weight_decay: float | None = None) -> keras.optimizers.Optimizer:
-    """The optimiser for one parameter group: "adam", "sgd" or "momentum" (SGD with ``momentum``).
+    """The optimiser for one parameter group: "adam", "sgd", "momentum" (SGD with ``momentum``) or
+    "rmsprop".
 
     ``weight_decay``: Keras' decoupled decay, lr·wd·w per step for SGD (DCMH's update_net.m);
     None: none (a method that puts its decay in the loss, as CMHN, leaves it None).
@@ -17,4 +18,6 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9,
         return keras.optimizers.SGD(learning_rate, weight_decay=weight_decay)
     if name == "momentum":
         return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam, sgd or momentum")
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, sgd, momentum or rmsprop")
