@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import time
 
 import keras
 import numpy as np
@@ -16,7 +14,6 @@ import numpy as np
 from baselines.cmnn.config import MARGIN_GRID, CMNNConfig
 from baselines.cmnn.model import CMNN
 from baselines.cmnn.nets import build_net
-from sdch_tf.atomic import atomic_write_json, read_json
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import num_train_batches, train_batches
 from sdch_tf.data.split import Split
@@ -24,10 +21,7 @@ from sdch_tf.training.closed_form import training_arrays
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.optimizers import make_optimizer
-from sdch_tf.training.selection import held_out_mask, held_out_score
-
-CHOICE_FILE = "margin.json"
-
+from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice
 
 def preprocessing(config: CMNNConfig):
     """None: CM-NN reads image features, not pixels (``registry.Method.inputs``)."""
@@ -55,40 +49,28 @@ def choose_margin(config: CMNNConfig, data: CrossModalData, split: Split, bits: 
     train = np.asarray(split.train)
     held = held_out_mask(len(train), config.held_out, np.random.default_rng([seed, 13]))
     images, texts, labels = training_arrays(data, split)
-    scores = {}
-    for margin in MARGIN_GRID:
-        start = time.perf_counter()
+
+    def score_of(margin):
         trial = build(dataclasses.replace(config, margin=margin), data, split, bits, seed)
         batches = train_batches(data, train[~held], config.batch_size, None, seed, stop_epoch=config.epochs)
         trial.fit(batches, epochs=config.epochs, steps_per_epoch=num_train_batches(int((~held).sum()), config.batch_size),
                   verbose=0, shuffle=False)
-        scores[f"{margin:g}"] = held_out_score(trial.encode_image(images), trial.encode_text(texts), labels, held,
-                                               config.top_k)
-        if verbose:
-            print(f"  margin {margin:g}·√bits: held-out mAP {scores[f'{margin:g}']:.4f} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
-    return float(max(scores, key=scores.get)), scores
+        return held_out_score(trial.encode_image(images), trial.encode_text(texts), labels, held, config.top_k)
+
+    if verbose:
+        print(f"Choosing CM-NN's margin on {config.held_out:.0%} held-out training pairs "
+              f"({len(MARGIN_GRID)} values)", flush=True)
+    return grid_search(MARGIN_GRID, score_of, lambda margin: f"margin {margin:g}·√bits", verbose)
 
 
 def fit(model: CMNN, config: CMNNConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
         verbose: int = 1, observers=()) -> list[dict]:
-    """Choose the margin (recorded in ``margin.json``, so an interrupted run does not choose again),
-    then train for ``config.epochs``; one record per epoch (mean loss terms, seconds), the first
-    also holding the margin, its held-out score and the search's seconds (counted in its seconds)."""
-    path = os.path.join(run_dir, CHOICE_FILE)
-    if config.margin is not None:
-        choice = {"margin": config.margin, "margin_seconds": 0.0}
-    elif os.path.exists(path):
-        choice = {k: v for k, v in read_json(path).items() if k != "scores"}
-    else:
-        if verbose:
-            print(f"Choosing CM-NN's margin on {config.held_out:.0%} held-out training pairs "
-                  f"({len(MARGIN_GRID)} values)", flush=True)
-        start = time.perf_counter()
-        margin, scores = choose_margin(config, data, split, model.bits, seed, verbose)
-        choice = {"margin": margin, "validation_map": scores[f"{margin:g}"],
-                  "margin_seconds": time.perf_counter() - start}
-        atomic_write_json(path, {**choice, "scores": scores})
+    """Choose the margin (recorded in ``margin.json``, so an interrupted run does not choose again;
+    ``training.selection.recorded_choice``), then train for ``config.epochs``; one record per epoch
+    (mean loss terms, seconds), the first also holding the margin, its held-out score and the
+    search's seconds (counted in its seconds)."""
+    choice = recorded_choice(run_dir, "margin", config.margin,
+                             lambda: choose_margin(config, data, split, model.bits, seed, verbose))
     model.margin = float(choice["margin"]) * float(np.sqrt(model.bits))
     records = fit_on_pairs(model, config, data, split, None, run_dir, seed, verbose, list(observers))
     if records:

@@ -24,7 +24,7 @@ from baselines.corrae.model import CorrAE
 from baselines.corrae.nets import build_decoder, build_encoder
 from baselines.corrae.optimizer import deepnet_sgd
 from baselines.corrae.rbm import RBM, batch_order, initial_rbm, train_stack
-from sdch_tf.atomic import atomic_write, atomic_write_json, read_json
+from sdch_tf.atomic import atomic_write
 from sdch_tf.cache import cache_dir
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.split import Split
@@ -33,10 +33,9 @@ from sdch_tf.nets.standardize import column_statistics
 from sdch_tf.training.closed_form import signs, training_arrays
 from sdch_tf.training.fit import fit_resumable
 from sdch_tf.training.hashing_model import finish_build
-from sdch_tf.training.selection import held_out_mask, held_out_score
+from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice
 
 STACKS_FILE = "rbm_stacks.npz"
-CHOICE_FILE = "alpha.json"
 
 
 def preprocessing(config: CorrAEConfig):
@@ -187,20 +186,19 @@ def choose_alpha(config: CorrAEConfig, data: CrossModalData, split: Split, bits:
     rows = np.arange(len(image_top)) if split.labelled is None else np.flatnonzero(split.labelled)
     held = held_out_mask(len(rows), config.held_out, np.random.default_rng([seed, 13]))
     fit_rows = rows[~held]
-    scores = {}
-    for alpha in ALPHA_GRID:
-        start = time.perf_counter()
+
+    def score_of(alpha):
         trial = build(dataclasses.replace(config, alpha=alpha), data, split, bits, seed)
         train_autoencoder(trial, config, image_top[fit_rows], text_top[fit_rows], seed, None, 0)
         # sign of the pre-activation = the logistic code thresholded at ½.
         image_codes = signs(trial.image_code(image_top[rows]))
         text_codes = signs(trial.text_code(text_top[rows]))
-        scores[f"{alpha:g}"] = held_out_score(image_codes, text_codes, labels[rows], held, config.top_k)
-        if verbose:
-            print(f"  α {alpha:g}: held-out mAP {scores[f'{alpha:g}']:.4f} ({time.perf_counter() - start:.0f} s)",
-                  flush=True)
-    best = max(scores, key=scores.get)
-    return float(best), scores
+        return held_out_score(image_codes, text_codes, labels[rows], held, config.top_k)
+
+    if verbose:
+        print(f"Choosing CorrAE's α on {config.held_out:.0%} held-out training pairs ({len(ALPHA_GRID)} values)",
+              flush=True)
+    return grid_search(ALPHA_GRID, score_of, lambda alpha: f"α {alpha:g}", verbose)
 
 
 def fit(model: CorrAE, config: CorrAEConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
@@ -214,17 +212,10 @@ def fit(model: CorrAE, config: CorrAEConfig, data: CrossModalData, split: Split,
     rbm_seconds = pretrain_stacks(model, config, images, texts, run_dir, seed, verbose)
     image_top = np.asarray(model.image_stack(images))
     text_top = np.asarray(model.text_stack(texts))
-    choice = read_choice(run_dir)
-    if config.alpha is not None:
-        choice = {"alpha": config.alpha, "alpha_seconds": 0.0}
-    elif choice is None:
-        if verbose:
-            print(f"Choosing CorrAE's α on {config.held_out:.0%} held-out training pairs ({len(ALPHA_GRID)} values)",
-                  flush=True)
-        start = time.perf_counter()
-        alpha, scores = choose_alpha(config, data, split, model.bits, seed, image_top, text_top, labels, verbose)
-        choice = {"alpha": alpha, "validation_map": scores[f"{alpha:g}"], "alpha_seconds": time.perf_counter() - start}
-        atomic_write_json(os.path.join(run_dir, CHOICE_FILE), {**choice, "scores": scores})
+    # Recorded in alpha.json: an interrupted run does not choose again (training.selection).
+    choice = recorded_choice(run_dir, "alpha", config.alpha,
+                             lambda: choose_alpha(config, data, split, model.bits, seed, image_top, text_top, labels,
+                                                  verbose))
     model.alpha = float(choice["alpha"])
     if verbose:
         print(f"Training the Corr-AE (α {model.alpha:g}, {config.steps} steps of {config.batch_size} pairs)",
@@ -235,12 +226,3 @@ def fit(model: CorrAE, config: CorrAEConfig, data: CrossModalData, split: Split,
         records[0] = {**records[0], "seconds": records[0]["seconds"] + stage_seconds, "rbm_seconds": rbm_seconds,
                       **{k: float(v) for k, v in choice.items()}}
     return records
-
-
-def read_choice(run_dir: str) -> dict | None:
-    """The α chosen earlier in this run directory (an interrupted run does not choose again)."""
-    path = os.path.join(run_dir, CHOICE_FILE)
-    if not os.path.exists(path):
-        return None
-    choice = read_json(path)
-    return {k: choice[k] for k in ("alpha", "validation_map", "alpha_seconds")}

@@ -4,7 +4,13 @@ score the held-out pairs as queries against the fitted ones, keep the best setti
 for this score only (an unsupervised method stays unsupervised in what it fits)."""
 from __future__ import annotations
 
+import os
+import time
+from typing import Callable
+
 import numpy as np
+
+from sdch_tf.atomic import atomic_write_json, read_json
 
 
 def held_out_mask(n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -23,3 +29,35 @@ def held_out_score(image_codes: np.ndarray, text_codes: np.ndarray, labels: np.n
     i2t = mean_average_precision(image_codes[held], text_codes[~held], labels[held], labels[~held], top_k=top_k)
     t2i = mean_average_precision(text_codes[held], image_codes[~held], labels[held], labels[~held], top_k=top_k)
     return 0.5 * (i2t + t2i)
+
+
+def grid_search(values, score_of: Callable[[float], float], describe: Callable[[float], str],
+                verbose: int = 1) -> tuple[float, dict]:
+    """(the value of ``values`` with the highest ``score_of(value)``, {f"{value:g}": score});
+    with ``verbose`` one line per value: ``describe(value)``, its held-out mAP and seconds."""
+    scores = {}
+    for value in values:
+        start = time.perf_counter()
+        scores[f"{value:g}"] = score_of(value)
+        if verbose:
+            print(f"  {describe(value)}: held-out mAP {scores[f'{value:g}']:.4f} ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+    return float(max(scores, key=scores.get)), scores
+
+
+def recorded_choice(run_dir: str, name: str, fixed: float | None, search: Callable[[], tuple[float, dict]]) -> dict:
+    """A parameter chosen once per run: {name: value, "validation_map": its score, name + "_seconds":
+    the search's time}. ``fixed`` (not None) is taken as it is, in 0 s. Otherwise the choice made
+    earlier in ``run_dir`` (``<name>.json``, so an interrupted run does not search again) is read
+    back, or ``search()`` — (value, {f"{value:g}": score}) — is run and its result written there with
+    every score."""
+    if fixed is not None:
+        return {name: fixed, f"{name}_seconds": 0.0}
+    path = os.path.join(run_dir, f"{name}.json")
+    if os.path.exists(path):
+        return {k: v for k, v in read_json(path).items() if k != "scores"}
+    start = time.perf_counter()
+    value, scores = search()
+    choice = {name: value, "validation_map": scores[f"{value:g}"], f"{name}_seconds": time.perf_counter() - start}
+    atomic_write_json(path, {**choice, "scores": scores})
+    return choice
