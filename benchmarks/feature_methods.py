@@ -21,6 +21,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -152,8 +153,6 @@ def run_network(method: str, args) -> dict:
         elif method == "cmnn":
             config = dataclasses.replace(config, margin=1.0)
         model = method_entry.build(config, data, split, bits, 0)
-        import tempfile
-
         with tempfile.TemporaryDirectory() as run_dir:
             if method == "corrae":
                 from baselines.corrae.trainer import train_autoencoder

@@ -97,32 +97,29 @@ def _paper() -> CorrAEConfig:
     return CorrAEConfig(preset="paper")
 
 
+def scaled_steps(steps: int, step_scale: float) -> int:
+    """A step count (a length or a schedule's period) times ``step_scale``, at least 1."""
+    return max(1, round(steps * step_scale))
+
+
 def scaled_rbm(rbm: RBMConfig, hidden_units: int, step_scale: float) -> RBMConfig:
     """``rbm`` with ``hidden_units`` and every step count (length, schedules) times ``step_scale``."""
-    def scaled(steps):
-        return max(1, round(steps * step_scale))
-
-    return dataclasses.replace(rbm, hidden_units=hidden_units, steps=scaled(rbm.steps),
-                               rate_half_life=scaled(rbm.rate_half_life),
-                               momentum_change_steps=scaled(rbm.momentum_change_steps),
-                               cd_step_up_after=scaled(rbm.cd_step_up_after),
-                               cd_step_up_every=scaled(rbm.cd_step_up_every))
+    step_fields = ("steps", "rate_half_life", "momentum_change_steps", "cd_step_up_after", "cd_step_up_every")
+    return dataclasses.replace(rbm, hidden_units=hidden_units,
+                               **{f: scaled_steps(getattr(rbm, f), step_scale) for f in step_fields})
 
 
 def scaled(config: CorrAEConfig, hidden_units: int, step_scale: float, steps_per_epoch: int,
            **fields) -> CorrAEConfig:
     """``config`` with every RBM at ``hidden_units``, every step count and schedule times
     ``step_scale``, and the Corr-AE's steps recorded every ``steps_per_epoch``."""
-    def steps(n):
-        return max(1, round(n * step_scale))
-
     return dataclasses.replace(
         config,
         image_rbms=tuple(scaled_rbm(r, hidden_units, step_scale) for r in config.image_rbms),
         text_rbms=tuple(scaled_rbm(r, hidden_units, step_scale) for r in config.text_rbms),
-        epochs=max(1, steps(config.steps) // steps_per_epoch), steps_per_epoch=steps_per_epoch,
-        rate_half_life=steps(config.rate_half_life), momentum_change_steps=steps(config.momentum_change_steps),
-        **fields)
+        epochs=max(1, scaled_steps(config.steps, step_scale) // steps_per_epoch), steps_per_epoch=steps_per_epoch,
+        rate_half_life=scaled_steps(config.rate_half_life, step_scale),
+        momentum_change_steps=scaled_steps(config.momentum_change_steps, step_scale), **fields)
 
 
 def _cpu() -> CorrAEConfig:
