@@ -15,15 +15,15 @@ from __future__ import annotations
 import tensorflow as tf
 
 from baselines.dcmh import losses
+from sdch_tf.training.alternating import IMAGE_STEP, TEXT_STEP, AlternatingModel
 from sdch_tf.training.distribute import gather
-from sdch_tf.training.hashing_model import CrossModalHashingModel
 from sdch_tf.training.losses import label_similarity
 
-IMAGE_STEP, TEXT_STEP = 0, 1
+__all__ = ["DCMH", "IMAGE_STEP", "LOG_NAMES", "TEXT_STEP"]
 LOG_NAMES = tuple(f"{net}_{term}" for net in ("image", "text") for term in ("loss",) + losses.STEP_TERMS)
 
 
-class DCMH(CrossModalHashingModel):
+class DCMH(AlternatingModel):
     """DCMH for one code length.
 
     Args:
@@ -51,42 +51,6 @@ class DCMH(CrossModalHashingModel):
     @property
     def train_labels(self) -> tf.Tensor:
         return self._train_labels
-
-    def train_step(self, data):
-        """One network step of DCMH Algorithm 1 (image or text, per ``data['step']``)."""
-        # From the global batch: every replica must take the same branch, and a replica's own
-        # slice of a small last batch may be empty.
-        is_text = tf.equal(gather(data["step"])[0], TEXT_STEP)
-        values = self._dispatch(is_text, data)
-        # Each tracker averages over the steps of its own network only (weight 0 on the others).
-        weight = {"text": tf.cast(is_text, tf.float32), "image": 1.0 - tf.cast(is_text, tf.float32)}
-        for name, tracker in self.trackers.items():
-            tracker.update_state(values[name], sample_weight=weight[name.split("_")[0]])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def _dispatch(self, is_text, data) -> dict:
-        """The text step's values if ``is_text`` else the image step's (each applies its update).
-
-        Under a tf.distribute strategy the steps synchronise the replicas (all-gathers, gradient
-        all-reduce, buffer updates), which ``tf.distribute`` does not allow inside a tf.cond taken
-        in each replica: the branch is chosen once in cross-replica context (``merge_call``), and
-        the chosen step runs in every replica from there, as Keras' LossScaleOptimizer does.
-        """
-        if not tf.distribute.has_strategy():
-            return tf.cond(is_text, lambda: self._text_step(data), lambda: self._image_step(data))
-
-        def cross_replica(strategy, is_text, data):
-            def branch(step):
-                def run():
-                    values = strategy.extended.call_for_each_replica(step, args=(data,))
-                    # Every replica computed the global batch's values: the first one's are all's.
-                    return {k: strategy.experimental_local_results(v)[0] for k, v in values.items()}
-                return run
-
-            first = strategy.experimental_local_results(is_text)[0]
-            return tf.cond(first, branch(self._text_step), branch(self._image_step))
-
-        return tf.distribute.get_replica_context().merge_call(cross_replica, args=(is_text, data))
 
     def _step(self, data, group: str, net, inputs, own_buffer, other_buffer) -> dict:
         # Global batch (b = every replica's rows); the loss is the one-device loss, which

@@ -14,11 +14,12 @@ import tensorflow as tf
 
 from baselines.dcmh.callbacks import ObjectiveLog, logspace_rate
 from baselines.dcmh.config import DCMHConfig
-from baselines.dcmh.model import DCMH, IMAGE_STEP, TEXT_STEP
+from baselines.dcmh.model import DCMH
 from baselines.dcmh.nets import build_image_net, build_text_net
 from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes
 from sdch_tf.data.dataset import CrossModalData
-from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
+from sdch_tf.data.pipeline import ImagePreprocessing
+from sdch_tf.training.alternating import alternating_batches, steps_per_epoch
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
 from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
@@ -74,75 +75,13 @@ def build(config: DCMHConfig, data: CrossModalData, split: Split, bits: int, see
     return finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
 
 
-def text_pass(data: CrossModalData, split: Split, batch_size: int, image_size: int, seed: int,
-              start_epoch: int, stop_epoch: int) -> tf.data.Dataset:
-    """The text-net passes of epochs ``start_epoch`` .. ``stop_epoch`` − 1: in each, every training
-    sample once, in the order drawn from ``np.random.default_rng([seed, epoch, 1])`` (the image
-    pass's stream is [seed, epoch]).
-
-    Elements have the keys and specs of ``pipeline.train_batches`` plus 'step' = TEXT_STEP;
-    'image' is an empty (0, s, s, 3) batch: the text step does not read images, and decoding
-    them for it would cost as much as the image pass's input pipeline. Stateless like
-    ``train_batches(..., stop_epoch=)``: every iterator yields the same batches.
-    """
-    rows = np.asarray(split.train)
-    # The training texts and labels are held in memory; images never are (the image pass streams them).
-    texts = np.asarray(data.texts[rows], np.float32)
-    labels = np.asarray(data.labels[rows], np.float32)
-    n = len(rows)
-
-    def order_of(epoch):
-        return np.random.default_rng([int(seed), int(epoch), 1]).permutation(n).astype(np.int32)
-
-    def one_epoch(epoch):
-        order = tf.numpy_function(order_of, [epoch], tf.int32, name="text_order")
-        order.set_shape((n,))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    def read(index):
-        text, label = tf.numpy_function(lambda i: (texts[i], labels[i]), [index], [tf.float32, tf.float32],
-                                        name="read_text_batch")
-        text.set_shape((None, texts.shape[1]))
-        label.set_shape((None, labels.shape[1]))
-        return {"image": tf.zeros((0, image_size, image_size, 3), tf.float32), "text": text, "label": label,
-                "index": index, "step": tf.fill(tf.shape(index), TEXT_STEP)}
-
-    plan = tf.data.Dataset.range(int(start_epoch), int(stop_epoch)).flat_map(one_epoch)
-    return plan.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-def steps_per_epoch(num_train: int, batch_size: int) -> int:
-    """Steps of one outer iteration: an image pass and a text pass of the training set."""
-    return 2 * num_train_batches(num_train, batch_size)
-
-
 def epoch_batches(data: CrossModalData, split: Split, config: DCMHConfig, seed: int, start_epoch: int = 0,
                   stop_epoch: int | None = None) -> tf.data.Dataset:
-    """Epochs ``start_epoch`` .. ``stop_epoch`` − 1 (default ``config.epochs``) in sequence, each
-    one outer iteration of DCMH Algorithm 1: a pass of image-net batches over the training set,
-    then a pass of text-net batches, each in a fresh random order; ``steps_per_epoch`` batches
-    per epoch (give that to ``fit(steps_per_epoch=)``).
-
-    Elements are ``pipeline.train_batches`` dicts plus 'step' (b,) int32 (IMAGE_STEP or
-    TEXT_STEP). Epoch e's passes are drawn from the seed and e alone (``train_batches`` and
-    ``text_pass``), and every iterator of the dataset yields the same batches — Keras under a
-    ``tf.distribute`` strategy makes one to peek at a batch and discards it — so a run resumed
-    after epoch e (``start_epoch=e``) continues the same sequence.
-    """
+    """Epochs ``start_epoch`` .. ``stop_epoch`` − 1 (default ``config.epochs``), each one outer
+    iteration of DCMH Algorithm 1: an image pass, then a text pass (``alternating.alternating_batches``)."""
     stop_epoch = config.epochs if stop_epoch is None else int(stop_epoch)
-    if stop_epoch <= int(start_epoch):
-        raise ValueError(f"stop_epoch must exceed start_epoch, got {start_epoch} .. {stop_epoch}")
-    images = train_batches(data, split.train, config.batch_size, preprocessing(config), seed,
-                           start_epoch=start_epoch, stop_epoch=stop_epoch)
-    images = images.map(lambda batch: {**batch, "step": tf.fill(tf.shape(batch["index"]), IMAGE_STEP)})
-    texts = text_pass(data, split, config.batch_size, config.image_net.input_size, seed, start_epoch, stop_epoch)
-    # Per epoch: the image pass's batches (dataset 0), then the text pass's (dataset 1).
-    per_pass = num_train_batches(len(split.train), config.batch_size)
-    epochs = stop_epoch - int(start_epoch)
-    choice = tf.data.Dataset.from_tensor_slices(np.repeat(np.array([0, 1], np.int64), per_pass)).repeat(epochs)
-    batches = tf.data.Dataset.choose_from_datasets([images, texts], choice)
-    total = steps_per_epoch(len(split.train), config.batch_size) * epochs
-    return batches.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
+    return alternating_batches(data, split, config.batch_size, preprocessing(config), config.image_net.input_size,
+                               seed, start_epoch, stop_epoch)
 
 
 def fit(model: DCMH, config: DCMHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,
