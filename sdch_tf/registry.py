@@ -72,6 +72,8 @@ METHODS: dict[str, str] = {
     "corrae": "baselines.corrae",
     "cmnn": "baselines.cmnn",
     "dbrc": "baselines.dbrc",
+    "prdh": "baselines.prdh",
+    "dvsh": "baselines.dvsh",
 }
 
 

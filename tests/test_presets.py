@@ -24,6 +24,10 @@ PAPER_VALUES = {
              "text_intra_weight": 0.0, "batch_size": 100, "epochs": 100},
     "dbrc": {"scale_penalty": 1e-3, "initial_scale": 1.0, "optimizer": "rmsprop", "learning_rate": 1e-3,
              "batch_size": 128, "epochs": 100},
+    "prdh": {"output_std": 0.0, "lam": None, "gamma": 1.0, "intra_one_sided": False, "lr_start": 10 ** -1.5,
+             "weight_decay": 5e-4},
+    "dvsh": {"cosine_margin": 0.5, "bit_margin": 0.5, "lam": 1.0, "beta": 1.0, "optimizer": "momentum",
+             "lr_new": 1e-3, "lr_pretrained": 1e-4, "max_words_percentile": 95.0},
 }
 
 # The departures of the cpu and smoke presets, each measured in the method's NOTES.md.
@@ -40,6 +44,8 @@ DEPARTURES = {
     "corrae": {},
     "cmnn": {},
     "dbrc": {},
+    "prdh": {"output_std": 0.3, "lam": 0.0},
+    "dvsh": {},
 }
 # Dropout, a departure of the networks (measured in the method's NOTES.md).
 NET_DEPARTURES = {
@@ -52,12 +58,14 @@ SCALE_FIELDS = {"preset", "epochs", "batch_size", "bits", "data", "weights", "it
                 "centres", "kl_iterations", "kl_exaggeration_stop", "kl_momentum_switch", "kmeans_iterations",
                 "klr_iterations",
                 # CorrAE: its step counts and schedules (config.scaled), the RBMs' widths and steps.
-                "steps_per_epoch", "rate_half_life", "momentum_change_steps", "image_rbms", "text_rbms"}
+                "steps_per_epoch", "rate_half_life", "momentum_change_steps", "image_rbms", "text_rbms",
+                # DVSH: its word embedding and LSTM widths.
+                "embedding", "lstm_units"}
 NET_SCALE_FIELDS = {"input_size", "resize", "conv_filters", "fc_units", "widths", "blocks", "feature_dim",
                     "pool_sizes", "hidden_units"}
 BACKBONE_OF = {"sdch": "alexnet", "dcmh": "vggf", "cmhn": "vggf", "rdcmh": "vggf", "dspah": "resnet34",
                "scm": "alexnet", "seph": "alexnet", "imh": "alexnet", "corrae": "alexnet",
-               "cmnn": "alexnet", "dbrc": "alexnet"}
+               "cmnn": "alexnet", "dbrc": "alexnet", "prdh": "vggf", "dvsh": "alexnet"}
 
 
 @pytest.mark.parametrize("method", sorted(PAPER_VALUES))

@@ -1,18 +1,11 @@
-"""DCMH's outer loop around ``fit()``: the learning-rate schedule and the objective log."""
+"""DCMH's objective log after every outer iteration (its learning-rate schedule is the shared
+``training.callbacks.logspace_rate``)."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 
 from baselines.dcmh import losses
-
-
-def logspace_rate(epoch: int, start: float, end: float, epochs: int) -> float:
-    """The rate of 0-based ``epoch``: MATLAB's logspace(log10(start), log10(end), epochs)[epoch]
-    (code DCMH_demo.m: lr = logspace(-1.5, -3, maxIter))."""
-    if epochs == 1:
-        return float(start)
-    return float(start * (end / start) ** (epoch / (epochs - 1)))
 
 
 class ObjectiveLog(keras.callbacks.Callback):

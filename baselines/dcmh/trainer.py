@@ -12,11 +12,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from baselines.dcmh.callbacks import ObjectiveLog, logspace_rate
+from baselines.dcmh.callbacks import ObjectiveLog
 from baselines.dcmh.config import DCMHConfig
 from baselines.dcmh.model import DCMH
 from baselines.dcmh.nets import build_image_net, build_text_net
-from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes
+from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes, logspace_rate
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing
 from sdch_tf.training.alternating import alternating_batches, steps_per_epoch

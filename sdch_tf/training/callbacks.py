@@ -75,6 +75,14 @@ def divergence_hint(model) -> str:
     return f"Lower the learning rates. {data}"
 
 
+def logspace_rate(epoch: int, start: float, end: float, epochs: int) -> float:
+    """The rate of 0-based ``epoch``: MATLAB's logspace(log10(start), log10(end), epochs)[epoch]
+    (DCMH's code DCMH_demo.m: lr = logspace(-1.5, -3, maxIter); PRDH keeps it)."""
+    if epochs == 1:
+        return float(start)
+    return float(start * (end / start) ** (epoch / (epochs - 1)))
+
+
 class EpochLearningRate(keras.callbacks.Callback):
     """Sets every optimiser's learning rate to ``rate_of_epoch(e)`` before 0-based epoch e (the
     per-epoch schedules of DCMH's and DSPAH's code); a function of the epoch alone, so a resumed

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from baselines.dcmh import METHOD, preset
-from baselines.dcmh.callbacks import logspace_rate
+from sdch_tf.training.callbacks import logspace_rate
 from baselines.dcmh.losses import objective, step_loss_terms
 from baselines.dcmh.model import IMAGE_STEP, TEXT_STEP
 from baselines.dcmh.trainer import build, epoch_batches, preprocessing, steps_per_epoch

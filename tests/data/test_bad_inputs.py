@@ -408,7 +408,7 @@ def test_unknown_dataset_lists_the_valid_names():
 def test_unknown_method_lists_the_valid_names():
     with pytest.raises(InputError) as info:
         registry.get_method("sdhc")
-    assert str(info.value) == "unknown method 'sdhc'; available: cmhn, cmnn, corrae, dbrc, dcmh, dspah, imh, rdcmh, scm, sdch, seph"
+    assert str(info.value) == "unknown method 'sdhc'; available: cmhn, cmnn, corrae, dbrc, dcmh, dspah, dvsh, imh, prdh, rdcmh, scm, sdch, seph"
     assert isinstance(info.value, ValueError)
 
 
