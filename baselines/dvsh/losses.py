@@ -59,23 +59,19 @@ def text_hash_loss(text_steps: tf.Tensor, unified_steps: tf.Tensor, mask: tf.Ten
 
 
 def objective(unified_steps, mask, image_codes, text_steps, similarity, cosine_margin: float, bit_margin: float,
-              lam: float, beta: float, stop_target_gradient: bool = False) -> dict[str, tf.Tensor]:
+              lam: float, beta: float) -> dict[str, tf.Tensor]:
     """O of E9 and its terms for one batch.
 
     Args:
         unified_steps: (b, T, K) h_it. mask: (b, T) π. image_codes: (b, K) u. text_steps: (b, T, K) v_it.
         similarity: (b, b) S in {0, 1}. cosine_margin, bit_margin: μ_c, μ_b. lam, beta: λ, β.
-        stop_target_gradient: h and h_t enter L^x and L^y as constants (the hashing networks
-            reproduce the fusion codes without moving them).
     Returns:
         {"loss": O, "cosine": L, "bits": Q, "image_hash": L^x, "text_hash": L^y}; scalars.
     """
     unified = masked_mean(unified_steps, mask)
-    target, target_steps = ((tf.stop_gradient(unified), tf.stop_gradient(unified_steps)) if stop_target_gradient
-                            else (unified, unified_steps))
     terms = {"cosine": cosine_margin_loss(unified, similarity, cosine_margin),
              "bits": bit_margin_loss(unified, bit_margin),
-             "image_hash": image_hash_loss(image_codes, target),
-             "text_hash": text_hash_loss(text_steps, target_steps, mask)}
+             "image_hash": image_hash_loss(image_codes, unified),
+             "text_hash": text_hash_loss(text_steps, unified_steps, mask)}
     loss = terms["cosine"] + lam * terms["bits"] + beta * (terms["image_hash"] + terms["text_hash"])
     return {"loss": loss, **terms}

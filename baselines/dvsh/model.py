@@ -27,21 +27,18 @@ class DVSH(TwoNetworkModel):
         fusion_text: bags → h^y_t (b, T, K).
         bits: K. pretrained: the AlexNet variables loaded from a weights file (their own rate).
         cosine_margin, bit_margin, lam, beta: μ_c, μ_b, λ, β of E7–E9.
-        stop_target_gradient: L^x and L^y do not move the fusion codes (``losses.objective``).
 
     Inputs to ``train_step``: the shared pipeline's dicts with 'image', 'text', 'label'.
     """
 
     def __init__(self, image_net, image_both, text_net, text_steps, fusion_text, bits: int, pretrained,
-                 cosine_margin: float, bit_margin: float, lam: float, beta: float, stop_target_gradient: bool = False,
-                 **kwargs):
+                 cosine_margin: float, bit_margin: float, lam: float, beta: float, **kwargs):
         super().__init__(**kwargs)
         self.image_net, self.image_both = image_net, image_both
         self.text_net, self.text_steps, self.fusion_text = text_net, text_steps, fusion_text
         self.bits = int(bits)
         self.cosine_margin, self.bit_margin = float(cosine_margin), float(bit_margin)
         self.lam, self.beta = float(lam), float(beta)
-        self.stop_target_gradient = bool(stop_target_gradient)
         self._pretrained_ids = {id(v) for v in pretrained}
         self._init_training(LOG_NAMES)
 
@@ -77,7 +74,7 @@ class DVSH(TwoNetworkModel):
             unified_steps = tf.tanh(image_fusion[:, None, :] + text_fusion)   # E3
             terms = losses.objective(unified_steps, sequence_mask(ids), image_codes, text_steps,
                                      label_similarity(labels, labels), self.cosine_margin, self.bit_margin,
-                                     self.lam, self.beta, self.stop_target_gradient)
+                                     self.lam, self.beta)
             share = terms["loss"] / num_replicas()
         grads = tape.gradient(share, variables)
         start = 0

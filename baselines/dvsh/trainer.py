@@ -32,7 +32,7 @@ def build(config: DVSHConfig, data: CrossModalData, split: Split, bits: int, see
     text_net, text_steps, fusion_text = build_text_nets(data.text_dim, max_words, config.embedding,
                                                         config.lstm_units, bits)
     model = DVSH(image_net, image_both, text_net, text_steps, fusion_text, bits, pretrained, config.cosine_margin,
-                 config.bit_margin, config.lam, config.beta, config.stop_target_gradient, name="dvsh")
+                 config.bit_margin, config.lam, config.beta, name="dvsh")
     optimizers = {"new": make_optimizer(config.optimizer, config.lr_new)}
     if pretrained:
         optimizers["pretrained"] = make_optimizer(config.optimizer, config.lr_pretrained)

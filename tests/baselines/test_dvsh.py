@@ -140,6 +140,20 @@ def test_a_step_trains_every_network_and_the_codes_come_from_the_hashing_nets(sm
                                                                               np.float32)).numpy() >= 0, 1, -1))
 
 
+def test_head_init_centres_the_image_heads_on_training_images(smoke_data):
+    from sdch_tf.nets.scaling import initialization_batch
+
+    data, split = smoke_data
+    assert SMOKE.head_init_std == 0.3
+    model = build(SMOKE, data, split, 16, seed=0)
+    images, _ = initialization_batch(data, np.asarray(split.train), preprocessing(SMOKE))
+    _, fusion = model.image_both(images, training=False)
+    np.testing.assert_allclose(fusion.numpy().mean(axis=0), 0.0, atol=1e-4)
+    assert fusion.numpy().std(axis=0).mean() == pytest.approx(0.3, rel=1e-3)
+    glorot = build(dataclasses.replace(SMOKE, head_init_std=0.0), data, split, 16, seed=0)
+    assert np.abs(glorot.image_both(images, training=False)[1].numpy().mean(axis=0)).max() > 1e-2
+
+
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="optimizer"):
         dataclasses.replace(SMOKE, optimizer="lbfgs")
