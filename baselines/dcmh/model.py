@@ -17,7 +17,6 @@ import tensorflow as tf
 from baselines.dcmh import losses
 from sdch_tf.training.alternating import IMAGE_STEP, TEXT_STEP, AlternatingModel
 from sdch_tf.training.distribute import gather
-from sdch_tf.training.losses import label_similarity
 
 __all__ = ["DCMH", "IMAGE_STEP", "LOG_NAMES", "TEXT_STEP"]
 LOG_NAMES = tuple(f"{net}_{term}" for net in ("image", "text") for term in ("loss",) + losses.STEP_TERMS)
@@ -38,38 +37,18 @@ class DCMH(AlternatingModel):
 
     def __init__(self, image_net, text_net, bits: int, train_labels, gamma: float, eta: float, normalizer: float,
                  **kwargs):
-        train_labels = tf.convert_to_tensor(train_labels, tf.float32)
-        if train_labels.shape.rank != 2:
-            raise ValueError(f"train_labels must be (n, C), got shape {train_labels.shape}")
-        super().__init__(image_net, text_net, bits, int(train_labels.shape[0]), log_names=LOG_NAMES, **kwargs)
+        super().__init__(image_net, text_net, bits, train_labels, LOG_NAMES, **kwargs)
         self.gamma, self.eta, self.normalizer = float(gamma), float(eta), float(normalizer)
-        # Kept out of Keras' tracking: a constant of the split, not state to checkpoint.
-        self.__dict__["_train_labels"] = train_labels
-        # The code starts from F = G = 0, so the first epoch's B = e_sign(γ(F + G)) is 0 (process_DCMH.m).
-        self.codes.assign(tf.zeros_like(self.codes))
-
-    @property
-    def train_labels(self) -> tf.Tensor:
-        return self._train_labels
 
     def _step(self, data, group: str, net, inputs, own_buffer, other_buffer) -> dict:
-        # Global batch (b = every replica's rows); the loss is the one-device loss, which
-        # ``apply_gradients`` divides by the number of replicas before their gradients are summed.
-        rows = gather(data["index"])
-        similarity = label_similarity(gather(data["label"]), self.train_labels)  # (b, n)
-        codes = tf.gather(self.codes, rows)
+        rows, similarity, codes = self._step_context(data)
         rest_sum = tf.reduce_sum(own_buffer, axis=0) - tf.reduce_sum(tf.gather(own_buffer, rows), axis=0)
         other = tf.convert_to_tensor(other_buffer)
         with tf.GradientTape() as tape:
             own = gather(net(inputs, training=True))
             terms = losses.step_loss_terms(own, other, similarity, codes, rest_sum, self.gamma, self.eta)
             loss = tf.add_n(list(terms.values())) / self.normalizer
-        self.apply_gradients(group, tape, loss)
-        # F (or G) rows of the batch: the outputs of this step's forward pass (process_DCMH.m).
-        self.store(own_buffer, rows, own)
-        mine = {f"{group}_loss": loss, **{f"{group}_{k}": v for k, v in terms.items()}}
-        # Both tf.cond branches return every log name; the other network's entries are 0.
-        return {name: mine.get(name, tf.constant(0.0)) for name in LOG_NAMES}
+        return self._finish_step(group, tape, loss, own_buffer, rows, own, terms)
 
     def _image_step(self, data) -> dict:
         """θ_x step: F_batch against all of G (DCMH §3.3, Eq. 3)."""

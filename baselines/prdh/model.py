@@ -12,7 +12,6 @@ import tensorflow as tf
 from baselines.prdh import losses
 from sdch_tf.training.alternating import IMAGE_STEP, TEXT_STEP, AlternatingModel
 from sdch_tf.training.distribute import gather
-from sdch_tf.training.losses import label_similarity
 
 __all__ = ["IMAGE_STEP", "LOG_NAMES", "PRDH", "TEXT_STEP"]
 
@@ -37,25 +36,12 @@ class PRDH(AlternatingModel):
 
     def __init__(self, image_net, text_net, bits: int, train_labels, lam: float, gamma: float, normalizer: float,
                  intra_one_sided: bool = False, **kwargs):
-        train_labels = tf.convert_to_tensor(train_labels, tf.float32)
-        if train_labels.shape.rank != 2:
-            raise ValueError(f"train_labels must be (n, C), got shape {train_labels.shape}")
-        super().__init__(image_net, text_net, bits, int(train_labels.shape[0]), log_names=LOG_NAMES, **kwargs)
+        super().__init__(image_net, text_net, bits, train_labels, LOG_NAMES, **kwargs)
         self.lam, self.gamma, self.normalizer = float(lam), float(gamma), float(normalizer)
         self.intra_one_sided = bool(intra_one_sided)
-        # Kept out of Keras' tracking: a constant of the split, not state to checkpoint.
-        self.__dict__["_train_labels"] = train_labels
-        # As DCMH's code: F = G = 0 at the start, so the first epoch's codes are 0 (NOTES.md, O8).
-        self.codes.assign(tf.zeros_like(self.codes))
-
-    @property
-    def train_labels(self) -> tf.Tensor:
-        return self._train_labels
 
     def _step(self, data, group: str, net, inputs, own_buffer, other_buffer) -> dict:
-        rows = gather(data["index"])
-        similarity = label_similarity(gather(data["label"]), self.train_labels)  # (b, n)
-        codes = tf.gather(self.codes, rows)
+        rows, similarity, codes = self._step_context(data)
         buffer = tf.convert_to_tensor(own_buffer)
         other = tf.convert_to_tensor(other_buffer)
         with tf.GradientTape() as tape:
@@ -64,10 +50,7 @@ class PRDH(AlternatingModel):
                                            self.intra_one_sided)
             scaled = terms["inter"] + terms["intra"] + terms["quantization"] + terms["balance"]
             loss = scaled / self.normalizer + terms["decorrelation"]
-        self.apply_gradients(group, tape, loss)
-        self.store(own_buffer, rows, own)
-        mine = {f"{group}_loss": loss, **{f"{group}_{k}": v for k, v in terms.items()}}
-        return {name: mine.get(name, tf.constant(0.0)) for name in LOG_NAMES}
+        return self._finish_step(group, tape, loss, own_buffer, rows, own, terms)
 
     def _image_step(self, data) -> dict:
         """θx step: F_batch against all of G and all of F (note P8)."""

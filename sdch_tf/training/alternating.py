@@ -5,7 +5,8 @@ of text-net steps, then (a callback) the codes B. The batches of both passes com
 (``alternating_batches``), each carrying ``step`` (IMAGE_STEP or TEXT_STEP);
 ``AlternatingModel.train_step`` dispatches on it with ``tf.cond``, so nothing is retraced
 between passes. A subclass writes ``_image_step`` and ``_text_step`` (each applies its update and
-returns every name of ``log_names``, 0 for the other network's entries).
+returns every name of ``log_names``, 0 for the other network's entries; ``_step_context`` and
+``_finish_step`` do what every such step does around its loss).
 
 Under ``--distribute`` each replica computes the outputs of its slice of the batch and every
 replica gathers the global batch (``sdch_tf.training.distribute``): the step's loss, the buffer
@@ -21,6 +22,7 @@ from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_b
 from sdch_tf.data.split import Split
 from sdch_tf.training.distribute import gather
 from sdch_tf.training.hashing_model import CrossModalHashingModel
+from sdch_tf.training.losses import label_similarity
 
 IMAGE_STEP, TEXT_STEP = 0, 1
 
@@ -28,7 +30,48 @@ IMAGE_STEP, TEXT_STEP = 0, 1
 class AlternatingModel(CrossModalHashingModel):
     """A two-network model whose steps alternate by pass: ``data['step']`` says which network a
     batch trains (all of a batch's entries are IMAGE_STEP or all TEXT_STEP). Each tracker
-    averages over the steps of its own network only: log names start with "image_" or "text_"."""
+    averages over the steps of its own network only: log names start with "image_" or "text_".
+
+    Args:
+        image_net, text_net: Keras models → (b, r) real-valued outputs (F and G rows).
+        bits: r. train_labels: (n, C) 0/1 labels of the training samples (row i = ``index`` i).
+        log_names: every value a step reports ("image_…" and "text_…").
+
+    The buffers F, G and the codes B start at 0 (DCMH's code: F = G = 0, so the first epoch's
+    B = e_sign(γ(F + G)) is 0, process_DCMH.m).
+    """
+
+    def __init__(self, image_net, text_net, bits: int, train_labels, log_names, **kwargs):
+        train_labels = tf.convert_to_tensor(train_labels, tf.float32)
+        if train_labels.shape.rank != 2:
+            raise ValueError(f"train_labels must be (n, C), got shape {train_labels.shape}")
+        super().__init__(image_net, text_net, bits, int(train_labels.shape[0]), log_names=log_names, **kwargs)
+        self.log_names = tuple(log_names)
+        # Kept out of Keras' tracking: a constant of the split, not state to checkpoint.
+        self.__dict__["_train_labels"] = train_labels
+        self.codes.assign(tf.zeros_like(self.codes))
+
+    @property
+    def train_labels(self) -> tf.Tensor:
+        return self._train_labels
+
+    def _step_context(self, data) -> tuple:
+        """(rows (b,), S (b, n) against every training sample, B rows (b, r)) of the global batch
+        (b = every replica's rows)."""
+        rows = gather(data["index"])
+        return rows, label_similarity(gather(data["label"]), self.train_labels), tf.gather(self.codes, rows)
+
+    def _finish_step(self, group: str, tape, loss, own_buffer, rows, own, terms: dict) -> dict:
+        """Apply ``group``'s update, store the step's outputs ``own`` in its buffer rows (the
+        outputs of the step's forward pass, process_DCMH.m), and return every log name: this
+        network's loss and terms, 0 for the other's (both tf.cond branches return every name).
+
+        ``loss`` is the one-device loss of the global batch, which ``apply_gradients`` divides by the
+        number of replicas before their gradients are summed."""
+        self.apply_gradients(group, tape, loss)
+        self.store(own_buffer, rows, own)
+        mine = {f"{group}_loss": loss, **{f"{group}_{k}": v for k, v in terms.items()}}
+        return {name: mine.get(name, tf.constant(0.0)) for name in self.log_names}
 
     def train_step(self, data):
         # From the global batch: every replica must take the same branch, and a replica's own
