@@ -15,6 +15,8 @@ from baselines.dcmh.trainer import build, epoch_batches, preprocessing, steps_pe
 from sdch_tf import train
 from sdch_tf.data.pipeline import preprocess_images
 from sdch_tf.run import experiment
+from tests.baselines.alternating_checks import (check_codes_after_an_epoch_are_sign_of_f_plus_g,
+                                               check_step_changes_its_network_and_buffer_rows_only, randomize_state)
 from tests.nets.test_vggf import random_weights, write_vggf_mat
 
 SMOKE = preset("smoke")
@@ -128,45 +130,15 @@ def first_batch(model_config, data, split, step):
     raise AssertionError("no batch of that step")
 
 
-def snapshot(model):
-    return {
-        "image": [v.numpy().copy() for v in model.image_net.trainable_variables],
-        "text": [v.numpy().copy() for v in model.text_net.trainable_variables],
-        "F": model.image_outputs.numpy().copy(), "G": model.text_outputs.numpy().copy(),
-        "B": model.codes.numpy().copy(),
-    }
-
-
-def changed(before, after):
-    return [not np.array_equal(a, b) for a, b in zip(before, after)]
-
-
 @pytest.mark.parametrize("step", [IMAGE_STEP, TEXT_STEP])
 def test_a_step_changes_its_network_and_buffer_rows_only(smoke_data, step):
     data, split = smoke_data
     config = sgd_config()
     model = build(config, data, split, 16, seed=0)
     np.testing.assert_array_equal(model.codes.numpy(), 0.0)  # code: B = e_sign(γ(F + G)) with F = G = 0
-    rng = np.random.default_rng(1)
-    # Non-zero buffers and codes, so that every term has a gradient.
-    model.image_outputs.assign(rng.standard_normal(model.image_outputs.shape).astype(np.float32))
-    model.text_outputs.assign(rng.standard_normal(model.text_outputs.shape).astype(np.float32))
-    model.codes.assign(np.sign(rng.standard_normal(model.codes.shape)).astype(np.float32))
-    batch = first_batch(config, data, split, step)
-    before = snapshot(model)
-    logs = model.train_step(batch)
-    after = snapshot(model)
-    mine, other = ("image", "text") if step == IMAGE_STEP else ("text", "image")
-    own_buffer, other_buffer = ("F", "G") if step == IMAGE_STEP else ("G", "F")
-    assert all(changed(before[mine], after[mine]))
-    assert not any(changed(before[other], after[other]))
-    np.testing.assert_array_equal(after[other_buffer], before[other_buffer])
-    np.testing.assert_array_equal(after["B"], before["B"])
-    rows = batch["index"].numpy()
-    untouched = np.setdiff1d(np.arange(len(split.train)), rows)
-    np.testing.assert_array_equal(after[own_buffer][untouched], before[own_buffer][untouched])
-    assert not np.allclose(after[own_buffer][rows], before[own_buffer][rows])
-    assert float(logs[f"{mine}_loss"]) > 0 and float(logs[f"{other}_loss"]) == 0.0
+    randomize_state(model)
+    check_step_changes_its_network_and_buffer_rows_only(model, first_batch(config, data, split, step), step,
+                                                        len(split.train))
 
 
 def test_text_step_is_sgd_on_the_normalised_code_gradient(smoke_data):
@@ -201,13 +173,7 @@ def test_text_step_is_sgd_on_the_normalised_code_gradient(smoke_data):
 
 def test_codes_after_an_epoch_are_sign_of_f_plus_g(smoke_data):
     data, split = smoke_data
-    model = build(SMOKE, data, split, 16, seed=0)
-    rng = np.random.default_rng(3)
-    F, G = (rng.standard_normal(model.codes.shape).astype(np.float32) for _ in range(2))
-    model.image_outputs.assign(F)
-    model.text_outputs.assign(G)
-    model.update_codes(0)
-    np.testing.assert_array_equal(model.codes.numpy(), np.where(F + G >= 0, 1.0, -1.0))
+    check_codes_after_an_epoch_are_sign_of_f_plus_g(build(SMOKE, data, split, 16, seed=0))
 
 
 def test_an_epoch_is_an_image_pass_then_a_text_pass(smoke_data):
