@@ -104,11 +104,7 @@ class CMHN(CrossModalHashingModel):
             # MatConvNet's cnn_train: summed gradient / batch size, plus weight decay · w.
             objective = terms["loss"] / size + losses.weight_decay_penalty(variables, self.weight_decay)
             share = objective / num_replicas()
-        grads = tape.gradient(share, variables)
-        start = 0
-        for name, group in groups.items():
-            self.optimizers_by_name[name].apply_gradients(zip(grads[start:start + len(group)], group))
-            start += len(group)
+        self.apply_grouped_gradients(groups, tape.gradient(share, variables))
         # After the centres were read (explicitly: the update of a mirrored buffer is a cross-replica call).
         with tf.control_dependencies([image_centre, text_centre]):
             self.store(self.image_outputs, rows, image_codes)

@@ -8,8 +8,6 @@ the run directory's checkpoint, which holds B and M with the weights.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 
 from baselines.cmhn.config import CMHNConfig
@@ -21,7 +19,7 @@ from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
-from sdch_tf.nets.vggf import load_vggf, pretrained_variables, read_vggf_mean
+from sdch_tf.nets.vggf import channel_mean_preprocessing, load_vggf, pretrained_variables
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.optimizers import make_optimizer
@@ -31,11 +29,7 @@ from sdch_tf.configs import pretrained_weights
 def preprocessing(config: CMHNConfig) -> ImagePreprocessing:
     """VGG-F input: resize, centre/random crop, minus the mean of the weights file when given
     (its average image's channel means), RGB."""
-    image_net = config.image_net
-    weights = pretrained_weights(config)
-    if weights:
-        image_net = dataclasses.replace(image_net, mean_rgb=read_vggf_mean(weights)["mean_rgb"])
-    return ImagePreprocessing.from_config(image_net)
+    return channel_mean_preprocessing(config.image_net, pretrained_weights(config))
 
 
 def backbone_rate(config: CMHNConfig) -> float:

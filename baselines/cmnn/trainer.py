@@ -21,7 +21,7 @@ from sdch_tf.training.closed_form import training_arrays
 from sdch_tf.training.fit import fit_on_pairs
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.optimizers import make_optimizer
-from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice
+from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice, with_choice
 
 def preprocessing(config: CMNNConfig):
     """None: CM-NN reads image features, not pixels (``registry.Method.inputs``)."""
@@ -72,8 +72,5 @@ def fit(model: CMNN, config: CMNNConfig, data: CrossModalData, split: Split, run
     choice = recorded_choice(run_dir, "margin", config.margin,
                              lambda: choose_margin(config, data, split, model.bits, seed, verbose))
     model.margin = float(choice["margin"]) * float(np.sqrt(model.bits))
-    records = fit_on_pairs(model, config, data, split, None, run_dir, seed, verbose, list(observers))
-    if records:
-        records[0] = {**records[0], "seconds": records[0]["seconds"] + choice["margin_seconds"],
-                      **{k: float(v) for k, v in choice.items()}}
-    return records
+    return with_choice(fit_on_pairs(model, config, data, split, None, run_dir, seed, verbose, list(observers)),
+                       choice, "margin")

@@ -33,7 +33,7 @@ from sdch_tf.nets.standardize import column_statistics
 from sdch_tf.training.closed_form import signs, training_arrays
 from sdch_tf.training.fit import fit_resumable
 from sdch_tf.training.hashing_model import finish_build
-from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice
+from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice, with_choice
 
 STACKS_FILE = "rbm_stacks.npz"
 
@@ -221,8 +221,4 @@ def fit(model: CorrAE, config: CorrAEConfig, data: CrossModalData, split: Split,
         print(f"Training the Corr-AE (α {model.alpha:g}, {config.steps} steps of {config.batch_size} pairs)",
               flush=True)
     records = train_autoencoder(model, config, image_top, text_top, seed, run_dir, verbose, observers)
-    if records:
-        stage_seconds = rbm_seconds + choice["alpha_seconds"]
-        records[0] = {**records[0], "seconds": records[0]["seconds"] + stage_seconds, "rbm_seconds": rbm_seconds,
-                      **{k: float(v) for k, v in choice.items()}}
-    return records
+    return with_choice(records, choice, "alpha", rbm_seconds, rbm_seconds=rbm_seconds)

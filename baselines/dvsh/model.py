@@ -56,10 +56,6 @@ class DVSH(TwoNetworkModel):
             groups["pretrained"] = [v for v in every if id(v) in self._pretrained_ids]
         return groups
 
-    def call(self, inputs, training=False):
-        return {"image": self.image_net(inputs["image"], training=training),
-                "text": self.text_net(inputs["text"], training=training)}
-
     def train_step(self, data):
         """One step of E9 on every network (the global batch under ``--distribute``)."""
         groups = self.variable_groups()
@@ -76,9 +72,5 @@ class DVSH(TwoNetworkModel):
                                      label_similarity(labels, labels), self.cosine_margin, self.bit_margin,
                                      self.lam, self.beta)
             share = terms["loss"] / num_replicas()
-        grads = tape.gradient(share, variables)
-        start = 0
-        for name, group in groups.items():
-            self.optimizers_by_name[name].apply_gradients(zip(grads[start:start + len(group)], group))
-            start += len(group)
+        self.apply_grouped_gradients(groups, tape.gradient(share, variables))
         return self.report(terms)

@@ -37,6 +37,7 @@ def build(config: DVSHConfig, data: CrossModalData, split: Split, bits: int, see
     if pretrained:
         optimizers["pretrained"] = make_optimizer(config.optimizer, config.lr_pretrained)
     model.compile(optimizers=optimizers, jit_compile=config.jit_compile)
+
     def initialize():
         if config.head_init_std > 0:
             images, _ = initialization_batch(data, np.asarray(split.train), preprocessing(config))
@@ -44,11 +45,7 @@ def build(config: DVSHConfig, data: CrossModalData, split: Split, bits: int, see
                 output = model.image_both.get_layer(head).output
                 rescale_output(keras.Model(model.image_both.input, output), images, config.head_init_std)
 
-    finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
-    # The fusion network is built by its first call, not by the encoders' forward pass.
-    model.fusion_text(np.zeros((1, data.text_dim), np.float32))
-    model.build_optimizers()
-    return model
+    return finish_build(model, example_batch(config.image_net.input_size, data.text_dim), initialize)
 
 
 def fit(model: DVSH, config: DVSHConfig, data: CrossModalData, split: Split, run_dir: str, seed: int,

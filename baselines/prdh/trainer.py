@@ -20,23 +20,19 @@ from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, image_batches
 from sdch_tf.data.split import Split
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
-from sdch_tf.nets.vggf import load_vggf, read_vggf_mean
+from sdch_tf.nets.vggf import channel_mean_preprocessing, load_vggf
 from sdch_tf.training.alternating import alternating_batches, steps_per_epoch
 from sdch_tf.training.callbacks import EpochLearningRate, UpdateCodes, logspace_rate
 from sdch_tf.training.fit import fit_resumable
 from sdch_tf.training.hashing_model import example_batch, finish_build
 from sdch_tf.training.optimizers import make_optimizer
-from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice
+from sdch_tf.training.selection import grid_search, held_out_mask, held_out_score, recorded_choice, with_choice
 
 
 def preprocessing(config: PRDHConfig) -> ImagePreprocessing:
     """CNN-F input: resize, crop, minus the weights file's channel means when one is given (the
     shared pipeline's CNN-F convention; NOTES.md, O16)."""
-    prep = ImagePreprocessing.from_config(config.image_net)
-    weights = pretrained_weights(config)
-    if weights:
-        prep = ImagePreprocessing(prep.resize, prep.crop, read_vggf_mean(weights)["mean_rgb"], prep.bgr)
-    return prep
+    return channel_mean_preprocessing(config.image_net, pretrained_weights(config))
 
 
 def build(config: PRDHConfig, data: CrossModalData, split: Split, bits: int, seed: int) -> PRDH:
@@ -111,8 +107,4 @@ def fit(model: PRDH, config: PRDHConfig, data: CrossModalData, split: Split, run
     choice = recorded_choice(run_dir, "lam", config.lam,
                              lambda: choose_lambda(config, data, split, model.bits, seed, verbose))
     model.lam = float(choice["lam"])
-    records = _train(model, config, data, split, run_dir, seed, verbose, observers)
-    if records:
-        records[0] = {**records[0], "seconds": records[0]["seconds"] + choice["lam_seconds"],
-                      **{k: float(v) for k, v in choice.items()}}
-    return records
+    return with_choice(_train(model, config, data, split, run_dir, seed, verbose, observers), choice, "lam")

@@ -21,7 +21,7 @@ from sdch_tf.data.pipeline import ImagePreprocessing, image_batches, num_train_b
 from sdch_tf.data.split import Split
 from sdch_tf.input_errors import InputError
 from sdch_tf.nets.scaling import initialization_batch, rescale_outputs
-from sdch_tf.nets.vggf import build_vggf, load_vggf, read_vggf_mean
+from sdch_tf.nets.vggf import build_vggf, channel_mean_preprocessing, load_vggf
 from sdch_tf.training.optimizers import make_optimizer
 from sdch_tf.training.hashing_model import finish_build
 from sdch_tf.training.fit import fit_resumable
@@ -32,12 +32,8 @@ OUTPUT_STD = 1.0
 
 
 def preprocessing(config: RDCMHConfig) -> ImagePreprocessing:
-    """CNN-F input: the weights file's own mean when one is given (``read_vggf_mean``)."""
-    prep = ImagePreprocessing.from_config(config.image_net)
-    weights = pretrained_weights(config)
-    if weights:
-        prep = ImagePreprocessing(prep.resize, prep.crop, read_vggf_mean(weights)["mean_rgb"], prep.bgr)
-    return prep
+    """CNN-F input: the weights file's own channel means when one is given (``channel_mean_preprocessing``)."""
+    return channel_mean_preprocessing(config.image_net, pretrained_weights(config))
 
 
 def _initial_outputs(backbone: keras.Model, model: RDCMH, data: CrossModalData, split: Split,

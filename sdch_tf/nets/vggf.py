@@ -58,6 +58,7 @@ import scipy.io
 import tensorflow as tf
 
 from sdch_tf.atomic import atomic_write
+from sdch_tf.data.pipeline import ImagePreprocessing
 from sdch_tf.input_errors import WeightsFileError, WeightsNotFoundError
 from sdch_tf.nets.empty_batch import skip_if_empty
 from sdch_tf.nets.alexnet import CAFFE_IMAGENET_MEAN_RGB, PIXEL_STD, GroupedConv2D, LocalResponseNorm, layers_named, relu_initializer
@@ -319,6 +320,17 @@ def _mean_from(root: dict, path: str) -> dict:
         raise WeightsFileError(f"{path}: averageImage has shape {average.shape}; expected H×W×3 or 3 values")
     return {"mean_rgb": tuple(float(v) for v in average.mean(axis=(0, 1))),
             "average_image": average.astype(np.float32)}
+
+
+def channel_mean_preprocessing(config: "VGGFConfig", weights: str | None) -> ImagePreprocessing:
+    """The CNN-F input of ``config`` (resize, crop, RGB or BGR), minus the channel means of the weights
+    file when one is given (its average image's), else ``config.mean_rgb``: the shared pipeline's
+    CNN-F convention (CMHN, RDCMH, PRDH)."""
+    prep = ImagePreprocessing.from_config(config)
+    if weights:
+        prep = ImagePreprocessing(prep.resize, prep.crop, tuple(float(m) for m in read_vggf_mean(weights)["mean_rgb"]),
+                                  prep.bgr)
+    return prep
 
 
 def read_vggf_mean(path: str | os.PathLike) -> dict:

@@ -113,6 +113,14 @@ class TwoNetworkModel(keras.Model):
             grads = [None if g is None else g / replicas for g in grads]
         self.optimizers_by_name[group].apply_gradients(zip(grads, variables))
 
+    def apply_grouped_gradients(self, groups: dict[str, list], grads: list) -> None:
+        """Apply ``grads`` — of the variables of ``groups`` (``variable_groups()``) in their order,
+        flattened — each group's part by its own optimiser."""
+        start = 0
+        for name, group in groups.items():
+            self.optimizers_by_name[name].apply_gradients(zip(grads[start:start + len(group)], group))
+            start += len(group)
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -122,6 +130,12 @@ class TwoNetworkModel(keras.Model):
         for name, tracker in self.trackers.items():
             tracker.update_state(values[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # ---------------------------------------------------------------- forward
+    def call(self, inputs, training=False):
+        """{'image', 'text'} → {'image': (b, r), 'text': (b, r)} real-valued network outputs."""
+        return {"image": self.image_net(inputs["image"], training=training),
+                "text": self.text_net(inputs["text"], training=training)}
 
     # --------------------------------------------------------------- encoding
     def encoding_output(self, modality: str, inputs):
@@ -198,8 +212,3 @@ class CrossModalHashingModel(TwoNetworkModel):
         """B after an epoch. Default: B = sign(F + G) (DCMH Eq. 5 with γ > 0; DSPAH; RDCMH)."""
         self.codes.assign(tf.where(self.image_outputs + self.text_outputs >= 0, 1.0, -1.0))
 
-    # ---------------------------------------------------------------- forward
-    def call(self, inputs, training=False):
-        """{'image', 'text'} → {'image': (b, r), 'text': (b, r)} real-valued network outputs."""
-        return {"image": self.image_net(inputs["image"], training=training),
-                "text": self.text_net(inputs["text"], training=training)}

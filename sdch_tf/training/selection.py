@@ -45,6 +45,17 @@ def grid_search(values, score_of: Callable[[float], float], describe: Callable[[
     return float(max(scores, key=scores.get)), scores
 
 
+def with_choice(records: list[dict], choice: dict, name: str, extra_seconds: float = 0.0, **fields) -> list[dict]:
+    """``records`` with the first epoch's record also holding the ``recorded_choice`` ``choice`` (its
+    value, score and search seconds, as floats) and ``fields``; the search's seconds and
+    ``extra_seconds`` (an earlier stage of the run) are added to that epoch's seconds."""
+    if not records:
+        return records
+    first = {**records[0], "seconds": records[0]["seconds"] + choice[f"{name}_seconds"] + extra_seconds, **fields,
+             **{k: float(v) for k, v in choice.items()}}
+    return [first, *records[1:]]
+
+
 def recorded_choice(run_dir: str, name: str, fixed: float | None, search: Callable[[], tuple[float, dict]]) -> dict:
     """A parameter chosen once per run: {name: value, "validation_map": its score, name + "_seconds":
     the search's time}. ``fixed`` (not None) is taken as it is, in 0 s. Otherwise the choice made
