@@ -11,7 +11,9 @@ setup(
     packages=find_packages(include=["sdch_tf", "sdch_tf.*", "baselines", "baselines.*"]),
     # The ImageNet stand-in's weights the cpu and smoke presets load (sdch_tf.configs.STANDIN_DIR).
     package_data={"sdch_tf": ["weights/standin/*/*.npy", "weights/standin/*/*.mat", "weights/standin/*/*.npz",
-                              "weights/standin/*/*.json"]},
+                              "weights/standin/*/*.json",
+                              # The English stop words of the IAPR and COCO preparations (sdch_tf.prepare.text).
+                              "prepare/stop_words_english.txt"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",
@@ -20,6 +22,12 @@ setup(
         "h5py",
         "libsvm-official",
         "matplotlib",
+        # Decodes the releases' images in `python -m sdch_tf.prepare` and image queries in
+        # `python -m sdch_tf.search` (already a dependency of matplotlib; named because we call it).
+        "pillow",
+        # tf.summary's scalars: every run's TensorBoard log, <run dir>/tensorboard (sdch_tf.run.tensorboard_log);
+        # without it runs still train, without logs.
+        "tensorboard",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": ["sdch-train=sdch_tf.train:main"]},

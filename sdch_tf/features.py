@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weights", default=None,
                    help="the pretrained file: bvlc_alexnet.npy, imagenet-vgg-f.mat or resnet34.npz (default: the "
                         "preset's; required with --preset paper)")
-    p.add_argument("--dataset", required=True, help="synthetic (embedded), mirflickr, iapr, nuswide, nuswide-tc10")
+    p.add_argument("--dataset", required=True, help="synthetic (embedded), mirflickr, iapr, nuswide, nuswide-tc10, coco")
     p.add_argument("--data-dir", default=None, help="directory holding the dataset's .mat files (default ./data)")
     p.add_argument("--seed", type=int, default=0, help="seed of the protocol split recorded in the file")
     p.add_argument("--batch-size", type=int, default=256, help="images per forward pass (no effect on the features)")

@@ -17,7 +17,7 @@ from sdch_tf import cli, configs, registry
 from sdch_tf.config_checks import check_seeds
 from sdch_tf.input_errors import InputError
 
-DATASETS = ("synthetic", "mirflickr", "iapr", "nuswide", "nuswide-tc10")
+DATASETS = ("synthetic", "mirflickr", "iapr", "nuswide", "nuswide-tc10", "coco")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -29,6 +29,8 @@ RANKS = [  # (module prefix, rank); the longest matching prefix wins
     ("sdch_tf.train", TOP), ("sdch_tf.reproduce", TOP), ("sdch_tf.sweep", TOP), ("sdch_tf.figures", TOP),
     ("sdch_tf.pretrain", TOP),
     ("sdch_tf.features", TOP),
+    ("sdch_tf.prepare", TOP),
+    ("sdch_tf.search", TOP),
 ]
 
 

@@ -12,6 +12,8 @@ mirflickr      mirflickr25k-iall.mat, mirflickr25k-lall.mat,               IAll,
 iapr           IAPR-TC12.mat                                              IAll, LAll, YAll
 nuswide        nus-wide-tc21-{iall,lall,yall}.mat                         IAll, LAll, YAll
 nuswide-tc10   nus-wide-tc10-{iall,lall,yall}.mat                         IAll, LAll, YAll
+coco           coco2014-{iall,lall,yall}.mat (``python -m sdch_tf.prepare  IAll, LAll, YAll
+               coco`` writes them; no DCMH release exists)
 ============== ========================================================== ===================
 
 Labels are MATLAB (N, C) in {0, 1}, texts (N, d) bag-of-words, images uint8 in the DCMH
@@ -107,6 +109,13 @@ DATASETS: dict[str, _Spec] = {
         "NUS-WIDE, 10 most frequent concepts",
         (_split_files("nus-wide-tc10", "split files"),),
         num_samples=186577, num_labels="10", text_dim=1000,
+    ),
+    # No DCMH-style COCO file is distributed: `python -m sdch_tf.prepare coco` builds these from
+    # the official 2014 release (docs/data-preparation.md, "MS-COCO").
+    "coco": _Spec(
+        "MS-COCO 2014 (train + val)",
+        (_split_files("coco2014", "split files (python -m sdch_tf.prepare coco)"),),
+        num_samples=122218, num_labels="80", text_dim=2000,
     ),
 }
 

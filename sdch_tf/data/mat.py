@@ -548,17 +548,30 @@ def write_mat_v73(path: PathLike, arrays: Mapping[str, ArrayOrImages], *, chunk_
             if source is not None:
                 _write_h5_images(f, key, source, chunk_samples)
                 continue
-            array = _matlab_array(value, path, key)
-            if array.dtype == np.bool_:
-                ds = f.create_dataset(key, data=array.astype(np.uint8).T)
-                ds.attrs.create("MATLAB_class", np.bytes_("logical"))
-                ds.attrs.create("MATLAB_int_decode", np.int32(1))
-            else:
-                ds = f.create_dataset(key, data=array.T)
-                ds.attrs.create("MATLAB_class", np.bytes_(_MATLAB_CLASS[array.dtype]))
-    # h5py leaves the user block zero-filled; MATLAB recognises the file by this header.
-    with open(path, "r+b") as f:
+            write_h5_array(f, key, value)
+    stamp_v73_header(path)
+
+
+def stamp_v73_header(path: PathLike) -> None:
+    """Write MATLAB's header into the user block of an HDF5 file made with ``userblock_size=512``:
+    h5py leaves the block zero-filled, and MATLAB recognises a v7.3 file by this header."""
+    with open(os.fspath(path), "r+b") as f:
         f.write(matlab_v73_header())
+
+
+def write_h5_array(f: h5py.File, key: str, value) -> None:
+    """Store the MATLAB-order array ``value`` as variable ``key`` of an open v7.3 file, with its
+    dimensions reversed (HDF5 is row-major) and its ``MATLAB_class``; replaces an existing one."""
+    array = _matlab_array(value, f.filename, key)
+    if key in f:
+        del f[key]
+    if array.dtype == np.bool_:
+        ds = f.create_dataset(key, data=array.astype(np.uint8).T)
+        ds.attrs.create("MATLAB_class", np.bytes_("logical"))
+        ds.attrs.create("MATLAB_int_decode", np.int32(1))
+    else:
+        ds = f.create_dataset(key, data=array.T)
+        ds.attrs.create("MATLAB_class", np.bytes_(_MATLAB_CLASS[array.dtype]))
 
 
 def _write_h5_images(f: h5py.File, key: str, source: ImageSource, chunk_samples: int) -> None:

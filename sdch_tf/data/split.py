@@ -26,6 +26,9 @@ PROTOCOL_SIZES: dict[str, tuple[int, int]] = {
     # The top-10-concept NUS-WIDE release: the same NUS-WIDE protocol sizes (docs/reproduction.md §2
     # gives one protocol for NUS-WIDE; nothing says the variant changes it).
     "nuswide-tc10": (2100, 10500),
+    # MS-COCO: torchcmh's coco2014.py (query_num=5000, train_num=10000), the most common sizes in
+    # the public cross-modal hashing code (docs/data-preparation.md, "MS-COCO").
+    "coco": (5000, 10000),
 }
 
 

@@ -31,8 +31,8 @@ BETAS = ("beta1", "beta2", "beta3")
 PARAM_LABELS = {"gamma": r"$\gamma$", "beta1": r"$\beta_1$", "beta2": r"$\beta_2$", "beta3": r"$\beta_3$"}
 # Figure 6 only: datasets in (a), β_i in (b). Okabe–Ito like style.py, chosen per figure part.
 DATASET_COLOURS = {"nuswide": "#0072B2", "mirflickr": "#D55E00", "iapr": "#009E73", "nuswide-tc10": "#CC79A7",
-                   "synthetic": "#000000"}
-DATASET_MARKERS = {"nuswide": "s", "mirflickr": "o", "iapr": "^", "nuswide-tc10": "D", "synthetic": "o"}
+                   "coco": "#F0E442", "synthetic": "#000000"}
+DATASET_MARKERS = {"nuswide": "s", "mirflickr": "o", "iapr": "^", "nuswide-tc10": "D", "coco": "P", "synthetic": "o"}
 # β_i get colours and markers no dataset uses, since both share the one legend.
 BETA_COLOURS = {"beta1": "#E69F00", "beta2": "#56B4E9", "beta3": "#882255"}
 BETA_MARKERS = {"beta1": "v", "beta2": "D", "beta3": "X"}

@@ -21,9 +21,9 @@ METHOD_MARKERS = {"sdch": "o", "dcmh": "s", "cmhn": "^", "dspah": "D", "rdcmh": 
 FALLBACK_COLOURS = ("#56B4E9", "#F0E442", "#BBBBBB", "#555555")
 
 # Column order of SDCH Tables 2–3: NUS-WIDE, MIR-FLICKR, IAPR-TC12; then anything else.
-DATASET_ORDER = ("nuswide", "mirflickr", "iapr", "nuswide-tc10", "synthetic")
+DATASET_ORDER = ("nuswide", "mirflickr", "iapr", "nuswide-tc10", "coco", "synthetic")
 DATASET_NAMES = {"nuswide": "NUS-WIDE", "mirflickr": "MIR-FLICKR", "iapr": "IAPR-TC12",
-                 "nuswide-tc10": "NUS-WIDE (10 concepts)", "synthetic": "Synthetic"}
+                 "nuswide-tc10": "NUS-WIDE (10 concepts)", "coco": "MS-COCO", "synthetic": "Synthetic"}
 DIRECTION_NAMES = {"i2t": "Image→Text", "t2i": "Text→Image"}
 
 

@@ -399,8 +399,8 @@ def test_unknown_dataset_lists_the_valid_names():
     with pytest.raises(InputError) as info:
         experiment.load_data(DataConfig(dataset="flickr25k"))
     assert str(info.value) == ("unknown dataset 'flickr25k'; choose one of synthetic, mirflickr, iapr, nuswide, "
-                               "nuswide-tc10 (synthetic is embedded and needs no files)")
-    with pytest.raises(InputError, match=r"unknown dataset 'NUSWIDE'; file datasets are \['iapr', 'mirflickr', "
+                               "nuswide-tc10, coco (synthetic is embedded and needs no files)")
+    with pytest.raises(InputError, match=r"unknown dataset 'NUSWIDE'; file datasets are \['coco', 'iapr', 'mirflickr', "
                                          r"'nuswide', 'nuswide-tc10'\]"):
         load_dataset("NUSWIDE", "/nonexistent")
 
