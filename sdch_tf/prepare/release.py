@@ -113,10 +113,14 @@ class ZipRelease(Release):
                                "is the download complete?") from e
 
     def _list(self) -> list[str]:
-        return sorted(i.filename.replace("\\", "/") for i in self._zip.infolist() if not i.is_dir())
+        # Archives made on Windows may name members with backslashes: list them with '/', read
+        # them by their stored names.
+        self._stored = {_clean(i.filename): i.filename for i in self._zip.infolist() if not i.is_dir()}
+        return sorted(self._stored)
 
     def read_bytes(self, name: str) -> bytes:
-        return self._zip.read(name)
+        self.names()
+        return self._zip.read(self._stored.get(name, name))
 
     def close(self) -> None:
         self._zip.close()

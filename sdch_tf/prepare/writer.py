@@ -235,7 +235,9 @@ def _write_images(plan: Plan, state: _State, size: int, workers: int, verbose: b
     pending = [i for i in range(state.n) if not state.done[i]]
     if not pending:
         return
-    row_of = {plan.image_members[i]: i for i in pending}
+    rows_of: dict[str, list[int]] = {}  # a member listed twice (NUS-WIDE's list has duplicates) is read once
+    for i in pending:
+        rows_of.setdefault(plan.image_members[i], []).append(i)
     images = state.file["IAll"]
     progress = _Progress(state.n, int(state.done.sum()), "images", verbose)
     last_save = time.time()
@@ -249,21 +251,23 @@ def _write_images(plan: Plan, state: _State, size: int, workers: int, verbose: b
         except UnreadableImage as e:
             return name, None, str(e)
 
-    stream = plan.release.members_in_read_order(plan.image_members[i] for i in pending)
+    stream = plan.release.members_in_read_order(list(rows_of))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while True:
             block = [item for _, item in zip(range(_BLOCK), stream)]
             if not block:
                 break
             for name, image, problem in pool.map(decode, block):
-                row = row_of[name]
-                if problem is None:
-                    images[row] = np.transpose(image, (2, 1, 0))  # (H, W, 3) → h5py (3, W, H)
-                else:
-                    state.failures[row] = problem
+                rows = rows_of[name]
+                for row in rows:
+                    if problem is None:
+                        images[row] = np.transpose(image, (2, 1, 0))  # (H, W, 3) → h5py (3, W, H)
+                    else:
+                        state.failures[row] = problem
+                    state.done[row] = True
+                if problem is not None:
                     progress.note(f"warning: {plan.release.path}: {name}: {problem}; item dropped")
-                state.done[row] = True
-            progress.advance(len(block))
+                progress.advance(len(rows))
             if time.time() - last_save > _FLUSH_SECONDS:
                 state.save()
                 last_save = time.time()

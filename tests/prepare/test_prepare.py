@@ -318,3 +318,17 @@ def test_prepared_files_train_through_dataset(request, tmp_path, name, dataset, 
     (result_file,) = (tmp_path / "runs").glob("*/result.json")
     result = json.loads(result_file.read_text())
     assert result["dataset"] == dataset and 0 <= result["map_i2t"] <= 1 and 0 <= result["map_t2i"] <= 1
+
+
+def test_release_reads_windows_zip_names_and_tar_members_in_archive_order(tmp_path):
+    from sdch_tf.prepare.release import open_release
+
+    zipped = fab.write_zip(tmp_path / "w.zip", {"top\\ImageList\\Imagelist.txt": "a\r\n", "top/b.txt": "b"})
+    release = open_release(zipped, "a test release")
+    assert release.names() == ["top/ImageList/Imagelist.txt", "top/b.txt"]
+    assert release.find("ImageList/Imagelist.txt") == "top/ImageList/Imagelist.txt"
+    assert release.read_text(release.find("Imagelist.txt")) == "a\r\n"
+    files = {f"x/{k}.txt": str(k) for k in range(5)}
+    tgz = fab.write_tgz(tmp_path / "t.tgz", files, order=["x/3.txt", "x/0.txt", "x/4.txt", "x/1.txt", "x/2.txt"])
+    read = list(open_release(tgz, "a test release").members_in_read_order(["x/0.txt", "x/1.txt", "x/3.txt", "x/9.txt"]))
+    assert read == [("x/9.txt", None), ("x/3.txt", b"3"), ("x/0.txt", b"0"), ("x/1.txt", b"1")]
