@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from sdch_tf import atomic, train, training
-from sdch_tf.run import experiment, results
+from sdch_tf.run import experiment, results, tensorboard_log
 from sdch_tf.sdch import losses
 from sdch_tf.training import callbacks, checkpoint, fit
 
@@ -107,6 +107,9 @@ def _assert_nothing_partial(run_dir, epoch):
             assert [r["epoch"] for r in records] in ([*range(1, epoch + 1)], [*range(1, epoch + 2)])
         elif path.name == experiment.UNTRAINED_CODES_FILE:
             assert experiment.load_codes(path)["query_image"].shape[1] == 16  # written before training
+        elif path.name == tensorboard_log.LOG_DIR:
+            # The TensorBoard log, rebuilt from epochs.jsonl when the run resumes (tests/test_tensorboard.py).
+            assert path.is_dir() and all(p.name.startswith("events.out.tfevents.") for p in path.iterdir())
         else:
             assert path.name == training.CHECKPOINT_FILE, f"unexpected file {path}"
             with np.load(path) as ckpt:

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from sdch_tf import atomic, training
 from sdch_tf.retrieval import evaluation
-from sdch_tf.run import results
+from sdch_tf.run import results, tensorboard_log
 from sdch_tf.training import checkpoint, distribute
 from sdch_tf.atomic import atomic_write_json
 from sdch_tf.configs import DataConfig
@@ -115,7 +115,9 @@ def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_
     Files of the run directory, each written atomically: run.json (identity), untrained.json,
     checkpoint.npz and epochs.jsonl (every epoch), codes.npz (the final query and database
     codes, ``np.packbits(codes > 0, axis=1)`` per set with its (n, bits) shape), then
-    result.json, last: its presence means the run is complete.
+    result.json, last: its presence means the run is complete. Beside them, tensorboard/: the
+    TensorBoard log of the loss terms per epoch and the final mAP (``tensorboard_log``; written
+    by the chief only, and not at all when the tensorboard package is missing).
 
     With ``fresh``, a run directory that exists is kept until the new run has succeeded: the
     new one trains in the hidden sibling ``.fresh-<run-id>`` and replaces it at the end, so a
@@ -288,6 +290,28 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
     if config.eval_every:
         observers.append(evaluation.RetrievalCurve(config.eval_every, config.epochs, data, split, prep, config.top_k,
                                                    config.eval_batch_size))
+    # The TensorBoard log (None on a worker that is not the chief, or without tensorboard): an
+    # observer after the curve, so that it logs the curve's values too.
+    board = tensorboard_log.for_run(directory)
+    if board is not None:
+        observers.append(board)
+    try:
+        result = _fit_and_score(method, hasher, config, data, split, bits, seed, directory, final, verbose,
+                                untrained, prep, observers)
+        if board is not None:
+            board.finish(result["epochs"], result)
+    finally:
+        if board is not None:
+            board.close()
+    results.write_result(directory, result)
+    if directory != final:
+        atomic.replace_directory(directory, final)
+    return result, os.path.join(final, results.RESULT_FILE)
+
+
+def _fit_and_score(method: Method, hasher, config, data: CrossModalData, split: Split, bits: int, seed: int,
+                   directory: str, final: str, verbose: int, untrained: dict, prep, observers: list) -> dict:
+    """Train, encode, save the codes; returns the result (result.json's contents, not yet written)."""
     epochs = method.fit(hasher, config, data, split, directory, seed, verbose, observers)
     if verbose:
         print("Evaluating")
@@ -328,8 +352,5 @@ def _train_and_record(method: Method, config, data: CrossModalData, split: Split
         },
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    results.write_result(directory, result)
-    if directory != final:
-        atomic.replace_directory(directory, final)
-    return result, os.path.join(final, results.RESULT_FILE)
+    return result
 
