@@ -146,6 +146,9 @@ class LoadReport:
     no_top_concept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     num_labels: int | None = None
     zero_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # int64 (C',) the file's label column of each returned one (all columns unless num_labels),
+    # so that concept names (concepts.txt) follow the kept columns.
+    label_columns: np.ndarray | None = None
 
     @property
     def num_unlabelled_dropped(self) -> int:
@@ -269,6 +272,7 @@ def load_dataset(name: str, data_dir, *, num_labels: int | None = None) -> Cross
         dataset=name, labels_source=labels_source, texts_source=texts_source, num_file_samples=n, rows=rows,
         unlabelled=np.setdiff1d(np.arange(n), labelled).astype(np.int64),
         no_top_concept=np.setdiff1d(labelled, rows).astype(np.int64), num_labels=num_labels,
+        label_columns=np.arange(labels.shape[1], dtype=np.int64) if columns is None else np.asarray(columns, np.int64),
         zero_text=_zero_rows(data.texts),
     )
     for line in report.lines():

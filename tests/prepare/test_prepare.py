@@ -302,8 +302,9 @@ def test_a_non_image_file_is_reported_and_skipped(tmp_path, capsys):
     ("mirflickr", "mirflickr", []), ("nuswide", "nuswide", []), ("iapr", "iapr", ["--num-labels", "4"]),
     ("coco", "coco", []),
 ])
-def test_prepared_files_train_through_dataset(request, tmp_path, name, dataset, extra):
+def test_prepared_files_train_through_dataset_and_search_names_them(request, tmp_path, capsys, name, dataset, extra):
     from sdch_tf import train
+    from sdch_tf.search import __main__ as search
 
     out = request.getfixturevalue(name)[-1]
     if name == "nuswide":
@@ -318,6 +319,21 @@ def test_prepared_files_train_through_dataset(request, tmp_path, name, dataset, 
     (result_file,) = (tmp_path / "runs").glob("*/result.json")
     result = json.loads(result_file.read_text())
     assert result["dataset"] == dataset and 0 <= result["map_i2t"] <= 1 and 0 <= result["map_t2i"] <= 1
+
+    # The prepared names reach search: a text query through vocabulary.txt, images found by
+    # images.txt, concepts by concepts.txt (for IAPR, of the columns --num-labels kept).
+    word = lines(out / "vocabulary.txt")[0]
+    capsys.readouterr()
+    assert search.main(["query", "--run", str(result_file.parent), "--text", word, "--k", "3", "--json", "--quiet"]) == 0
+    (answer,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    sources, concepts = lines(out / "images.txt"), lines(out / "concepts.txt")
+    data = load_dataset(dataset, out, num_labels=int(extra[1]) if extra else None)
+    assert len(answer["results"]) == 3
+    for hit in answer["results"]:
+        row = hit["row"]
+        assert hit["source"] == sources[data.report.rows[row]]
+        kept = data.report.label_columns[np.flatnonzero(data.labels[row])]
+        assert hit["labels"] == [concepts[c] for c in kept]
 
 
 def test_release_reads_windows_zip_names_and_tar_members_in_archive_order(tmp_path):

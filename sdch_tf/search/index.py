@@ -1,0 +1,169 @@
+"""The search index on disk: a run's database codes, packed, with the dataset rows they stand for.
+
+Layout of an index directory (default ``RUN_DIR/index``), written as a whole and renamed into
+place (``atomic.replace_directory``), so that a reader sees either the old index or the new one:
+
+    index.json          the manifest: format, run id and directory, method, dataset, bits, how the
+                        codes were made ("codes.npz": the run's own evaluation codes; "encoded":
+                        the database encoded again with the restored networks), and per modality
+                        the list of its shard files with their item counts
+    image-00000.npz     the image database: codes uint8 (n, ceil(bits / 8)) = np.packbits(codes > 0,
+                        axis=1) as in codes.npz, codes_shape int64 [n, bits], rows int64 (n,) the
+                        dataset rows (loaded sample indices) of the items, file_rows int64 (n,) the
+                        rows of the dataset files (they differ when the loader dropped unlabelled
+                        samples, ``LoadReport.rows``)
+    text-00000.npz      the text database, the same arrays
+
+The database order — the order ties are ranked in — is the shards' order, then the rows' order
+within each shard. One shard per modality for now; sharded indexing (issue 18) writes more.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import shutil
+import tempfile
+import zipfile
+
+import numpy as np
+
+from sdch_tf import atomic
+from sdch_tf.input_errors import InputError
+
+FORMAT = "sdch_tf.search.index/1"
+MANIFEST = "index.json"
+MODALITIES = ("image", "text")
+INDEX_DIR = "index"  # the default index directory inside a run directory
+
+
+@dataclasses.dataclass(frozen=True)
+class Database:
+    """One modality's database of an index, shards concatenated in order.
+
+    Attributes:
+        modality: "image" or "text".
+        bits: code length r.
+        codes: uint8 (N, ceil(r / 8)) packed codes.
+        rows: int64 (N,) dataset rows (loaded sample indices).
+        file_rows: int64 (N,) rows of the dataset files.
+    """
+
+    modality: str
+    bits: int
+    codes: np.ndarray
+    rows: np.ndarray
+    file_rows: np.ndarray
+
+    def __post_init__(self):
+        n = self.codes.shape[0]
+        if self.codes.ndim != 2 or self.codes.shape[1] != -(-self.bits // 8) or self.codes.dtype != np.uint8:
+            raise ValueError(f"{self.modality} codes must be uint8 (n, {-(-self.bits // 8)}), got "
+                             f"{self.codes.dtype} {self.codes.shape}")
+        if self.rows.shape != (n,) or self.file_rows.shape != (n,):
+            raise ValueError(f"{self.modality}: {n} codes but rows {self.rows.shape}, file rows {self.file_rows.shape}")
+
+    @property
+    def size(self) -> int:
+        return int(self.codes.shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    """A loaded index: its manifest and a ``Database`` per modality."""
+
+    directory: str
+    manifest: dict
+    databases: dict
+
+    @property
+    def bits(self) -> int:
+        return int(self.manifest["bits"])
+
+
+def write_index(directory: str, databases: list[Database], run: dict) -> str:
+    """Write ``databases`` (one per modality) as an index at ``directory``, replacing any index there.
+
+    ``run``: what the manifest records of the run (run_id, run_dir, method, dataset, source, …).
+    The index is built in a hidden sibling directory and renamed into place at the end, so an
+    interruption leaves the previous index (or none) and never a partial one. Returns ``directory``.
+    """
+    bits = {db.bits for db in databases}
+    if len(bits) != 1:
+        raise ValueError(f"databases of one index must share the code length, got {sorted(bits)}")
+    directory = os.path.abspath(directory)
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    atomic.finish_replace(directory, atomic.sibling(directory, "new"))
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.{atomic.TEMP_PREFIX}")
+    try:
+        modalities = {}
+        for db in databases:
+            name = f"{db.modality}-00000.npz"
+            arrays = {"codes": db.codes, "codes_shape": np.asarray([db.size, db.bits], np.int64),
+                      "rows": np.asarray(db.rows, np.int64), "file_rows": np.asarray(db.file_rows, np.int64)}
+            atomic.atomic_write(os.path.join(staging, name), lambda f, a=arrays: np.savez(f, **a))
+            modalities[db.modality] = {"count": db.size, "shards": [{"file": name, "count": db.size}]}
+        manifest = {"format": FORMAT, "bits": bits.pop(), **run, "modalities": modalities,
+                    "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        atomic.atomic_write_json(os.path.join(staging, MANIFEST), manifest)
+        os.chmod(staging, 0o777 & ~_umask())
+        atomic.replace_directory(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_manifest(directory: str) -> dict:
+    """The manifest of the index at ``directory``; ``InputError`` naming the file when it is not one."""
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.isfile(path):
+        raise InputError(f"{directory} is not a search index: it has no {MANIFEST} (write one with "
+                         "python -m sdch_tf.search index --run RUN_DIR)")
+    manifest = atomic.read_json(path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise InputError(f"{path}: not a {FORMAT} manifest (format {found!r}); write the index again")
+    return manifest
+
+
+def load_index(directory: str) -> Index:
+    """The index at ``directory`` (``write_index``), every shard read and checked against the manifest."""
+    manifest = read_manifest(directory)
+    bits = int(manifest["bits"])
+    databases = {}
+    for modality, entry in manifest["modalities"].items():
+        parts = [_read_shard(os.path.join(directory, shard["file"]), int(shard["count"]), bits)
+                 for shard in entry["shards"]]
+        databases[modality] = Database(
+            modality=modality, bits=bits, codes=np.concatenate([p["codes"] for p in parts]),
+            rows=np.concatenate([p["rows"] for p in parts]), file_rows=np.concatenate([p["file_rows"] for p in parts]))
+    return Index(directory=os.path.abspath(directory), manifest=manifest, databases=databases)
+
+
+def _read_shard(path: str, count: int, bits: int) -> dict:
+    try:
+        with np.load(path) as f:
+            shard = {k: f[k] for k in ("codes", "codes_shape", "rows", "file_rows")}
+    except FileNotFoundError:
+        raise InputError(f"index shard {path} is missing; write the index again") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"index shard {path} cannot be read ({e}); write the index again") from None
+    if [int(v) for v in shard["codes_shape"]] != [count, bits] or shard["codes"].shape != (count, -(-bits // 8)):
+        raise InputError(f"index shard {path} holds codes {tuple(shard['codes'].shape)} (shape "
+                         f"{shard['codes_shape'].tolist()}); its manifest says {count} codes of {bits} bits. "
+                         "Write the index again")
+    return shard
+
+
+def describe(manifest: dict) -> str:
+    """One line: what an index holds."""
+    parts = ", ".join(f"{m} {e['count']} items" for m, e in manifest["modalities"].items())
+    return f"{manifest['bits']}-bit codes of run {manifest.get('run_id')} ({manifest.get('source')}): {parts}"
