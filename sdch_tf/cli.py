@@ -6,6 +6,7 @@ into one line and an exit status (docs/reliability.md):
     bad input, a corrupt run file, a locked run   error: <what, which file/key>   exit 2
     a file-system error (permissions, disk full)  error: <reason>: <path>         exit 2
     a loss that became NaN or infinite            error: training diverged ...    exit 3
+    a worker of a multi-worker cluster was lost   error: the cluster lost ...     exit 4
     Ctrl-C                                        interrupted — run the same command
                                                   again to continue               exit 130
 
@@ -32,6 +33,7 @@ VERBOSE_ENV = "SDCH_TF_VERBOSE"
 
 EXIT_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_CLUSTER = 4
 EXIT_INTERRUPTED = 130
 
 INTERRUPTED = "interrupted — run the same command again to continue"
@@ -138,13 +140,37 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     except OSError as e:
         line, status = _os_error_line(e), EXIT_INPUT
     except Exception as e:
-        wrapped = _wrapped_input_error(e)
-        if wrapped is None:
+        wrapped, lost = _wrapped_input_error(e), _lost_worker(e)
+        if wrapped is not None:
+            line, status = f"error: {wrapped}", EXIT_INPUT
+        elif lost is not None:
+            line, status = lost, EXIT_CLUSTER
+        else:
             raise
-        line, status = f"error: {wrapped}", EXIT_INPUT
     # A blank line first: the failure may interrupt a progress bar.
     print(f"\n{line}", file=sys.stderr)
     return status
+
+
+# TensorFlow's errors when a peer of a MultiWorkerMirroredStrategy cluster stops: its health
+# check aborts the collectives (UnavailableError), or a collective times out or is cancelled.
+_CLUSTER_ERRORS = ("UnavailableError", "DeadlineExceededError", "AbortedError")
+_TASK = re.compile(r"/job:\w+/(?:replica:\d+/)?task:\d+")
+
+
+def _lost_worker(error: Exception) -> str | None:
+    """The error line for a worker lost from the cluster, or None for any other error."""
+    if type(error).__module__.split(".")[0] != "tensorflow" or type(error).__name__ not in _CLUSTER_ERRORS:
+        return None
+    message = str(error)
+    if "ollective" not in message and "heartbeat" not in message and "task" not in message:
+        return None
+    after = message.split("unhealthy", 1)[1] if "unhealthy" in message else message
+    tasks = sorted(set(_TASK.findall(after)))
+    who = ", ".join(tasks) if tasks else "a worker"
+    return (f"error: the cluster lost {who} ({type(error).__name__}: collectives aborted); every finished epoch is "
+            "checkpointed: start every worker again with the same command, and training resumes from the last "
+            "checkpoint")
 
 
 def _wrapped_input_error(error: Exception) -> str | None:

@@ -186,6 +186,21 @@ def with_top_k(config, top_k: int | str | None):
     return dataclasses.replace(config, top_k=None if top_k == "all" else int(top_k))
 
 
+def _with_dropout(config, method: str, rate: float) -> dict:
+    """{network config field: that config with ``dropout=rate``} for the image and text networks
+    of ``config`` that have a dropout rate (``--dropout``)."""
+    if not 0.0 <= rate < 1.0:
+        raise InputError(f"--dropout {rate} is outside [0, 1)")
+    replaced = {}
+    for name in ("image_net", "text_net"):
+        net = getattr(config, name, None)
+        if dataclasses.is_dataclass(net) and any(f.name == "dropout" for f in dataclasses.fields(net)):
+            replaced[name] = dataclasses.replace(net, dropout=rate)
+    if not replaced:
+        raise InputError(f"--dropout does not apply to --method {method} (its networks have no dropout rate)")
+    return replaced
+
+
 def build_config(method: str, preset: str, data: dict | None = None, **fields):
     """The ``preset`` config of ``method`` with ``data`` (DataConfig fields) and top-level
     ``fields`` overridden — ``None`` means "the preset's" — and range-checked
@@ -197,6 +212,9 @@ def build_config(method: str, preset: str, data: dict | None = None, **fields):
     config = registry.get_method(method).preset(preset)
     names = {f.name for f in dataclasses.fields(config)}
     overrides, flags = {}, {}
+    dropout = fields.pop("dropout", None)
+    if dropout is not None:
+        overrides.update(_with_dropout(config, method, dropout))
     data_fields = {k: v for k, v in (data or {}).items() if v is not None}
     if data_fields:
         overrides["data"] = dataclasses.replace(config.data, **data_fields)

@@ -10,7 +10,6 @@ terms and ends with a table of mAP@500 and the paths of the result files.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from sdch_tf import cli, configs, registry
@@ -63,6 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=None, metavar="N",
                    help="score mAP every N epochs (and after the last) into the epoch log epochs.jsonl as curve_map_*: "
                         "the learning curve. Training is unchanged; the run gets a directory of its own")
+    p.add_argument("--dropout", type=float, default=None, metavar="RATE",
+                   help="dropout rate of the networks' dropout layers (default: the preset's); 0 turns them off, "
+                        "e.g. to compare a distributed run with one device (a replica's mask is not a slice of "
+                        "the one-device mask)")
     p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
     p.add_argument("--precision", default=None, choices=("fp32", "bf16", "fp16"),
                    help="fp32 (the paper's); bf16 / fp16: Keras mixed precision, fp16 with loss scaling "
@@ -88,7 +91,7 @@ def build_config(args):
         bits=tuple(args.bits) if args.bits else None, epochs=args.epochs, batch_size=args.batch_size,
         weights=args.weights, optimizer=args.optimizer, jit_compile=True if args.jit else None,
         precision=args.precision, code_refresh=args.code_refresh, itq_centering=args.itq_centering,
-        eval_every=args.eval_every, features=args.features,
+        eval_every=args.eval_every, features=args.features, dropout=args.dropout,
     )
     return configs.with_top_k(config, args.top_k)
 
@@ -112,9 +115,7 @@ def runtime_setup(args, batch_size: int):
         # Keras builds the model from the first batch's per-replica slices, which must be equal.
         raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas; "
                          f"use a multiple of {replicas} (the batch size is global, as in the paper's 64)")
-    out = args.out
-    if not distribute.is_chief(strategy):
-        out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
+    out = distribute.worker_out_dir(args.out, strategy)
     if replicas > 1:
         print(f"Training on {replicas} replicas ({type(strategy).__name__}), global batch {batch_size}")
     return strategy, out

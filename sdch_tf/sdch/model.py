@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from sdch_tf.sdch import losses
-from sdch_tf.training.distribute import gather, num_replicas, store_rows
+from sdch_tf.training.distribute import gather, num_replicas, step_logs, store_rows
 from sdch_tf.training.hashing_model import TwoNetworkModel
 from sdch_tf.training.itq import centre_per_group, itq
 from sdch_tf.nets.alexnet import linear_initializer
@@ -219,7 +219,7 @@ class SDCH(TwoNetworkModel):
         store_rows(self.z_record, rows[:, None], tf.cast(z, self.z_record.dtype))
         for name in _PHASE_LOGS[self.phase]:
             self.trackers[name].update_state(values[name])
-        return {name: self.trackers[name].result() for name in _PHASE_LOGS[self.phase]}
+        return step_logs({name: self.trackers[name].result() for name in _PHASE_LOGS[self.phase]})
 
     def _apply_feature_gradients(self, grads):
         variables = self._feature_net_variables()

@@ -20,7 +20,7 @@ import tensorflow as tf
 from sdch_tf.data.dataset import CrossModalData
 from sdch_tf.data.pipeline import ImagePreprocessing, num_train_batches, train_batches
 from sdch_tf.data.split import Split
-from sdch_tf.training.distribute import gather
+from sdch_tf.training.distribute import gather, step_logs
 from sdch_tf.training.hashing_model import CrossModalHashingModel
 from sdch_tf.training.losses import label_similarity
 
@@ -81,7 +81,7 @@ class AlternatingModel(CrossModalHashingModel):
         weight = {"text": tf.cast(is_text, tf.float32), "image": 1.0 - tf.cast(is_text, tf.float32)}
         for name, tracker in self.trackers.items():
             tracker.update_state(values[name], sample_weight=weight[name.split("_")[0]])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def _image_step(self, data) -> dict:
         raise NotImplementedError

@@ -22,6 +22,7 @@ import os
 
 import tensorflow as tf
 
+from sdch_tf.atomic import atomic_write
 from sdch_tf.input_errors import InputError
 
 STRATEGIES = ("none", "mirrored", "multiworker")
@@ -62,6 +63,90 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
                                            and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def step_logs(logs: dict) -> dict:
+    """The logs a ``train_step`` returns, shaped for the strategy that reduces them.
+
+    Keras averages a step's logs over the replicas; under ``MultiWorkerMirroredStrategy`` it does
+    so with ``strategy.reduce("MEAN", value, axis=0)`` (keras/src/backend/tensorflow/trainer.py,
+    ``reduce_per_replica``), which fails on a scalar ("Invalid reduction dimension 0", issue 18).
+    There (with more than one worker) each value becomes a one-element vector, and the
+    reduction gives the scalar back; elsewhere the logs are returned as they are.
+    """
+    strategy = tf.distribute.get_strategy()
+    # Keras' own test (reduce_per_replica's _collective_all_reduce_multi_worker): a one-worker
+    # cluster takes the single-host path, where the scalars must stay scalars.
+    multi_worker = getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or not multi_worker:
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+
+WORKER_DIR_PREFIX = ".worker-"
+
+
+def worker_out_dir(out: str, strategy: tf.distribute.Strategy) -> str:
+    """Where this worker writes: ``out`` for the chief; ``out/.worker-<id>`` for another worker of a
+    multi-worker cluster (its identical checkpoints and results, so that no two processes race on
+    one file; only the chief's are the run's)."""
+    if is_chief(strategy):
+        return out
+    return os.path.join(out, f"{WORKER_DIR_PREFIX}{strategy.cluster_resolver.task_id}")
+
+
+def chief_run_dir(run_dir: str) -> str | None:
+    """The chief's directory of the run another worker trains in ``run_dir``
+    (``out/.worker-<id>/runs/<run>`` → ``out/runs/<run>``); None for the chief's own."""
+    parts = os.path.normpath(os.path.abspath(run_dir)).split(os.sep)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i].startswith(WORKER_DIR_PREFIX):
+            return os.sep.join(parts[:i] + parts[i + 1:])
+    return None
+
+
+def resume_point_of(run_dir: str, files: tuple[str, ...], epoch_of) -> None:
+    """On a worker that is not the chief, take the chief's checkpoint (and epoch log, ``files``) when
+    it sees them (``--out`` on a shared file system) and they are of another epoch than its own
+    (``epoch_of(path)``, None when absent): a worker killed mid-run may have checkpointed one
+    epoch more or less than the chief, and every worker must resume from the same epoch."""
+    chief = chief_run_dir(run_dir)
+    if chief is None:
+        return
+    source = os.path.join(chief, files[0])
+    chief_epoch = epoch_of(source) if os.path.exists(source) else None
+    own = os.path.join(run_dir, files[0])
+    if chief_epoch is None or (os.path.exists(own) and epoch_of(own) == chief_epoch):
+        return
+    for name in files:
+        if os.path.exists(os.path.join(chief, name)):
+            with open(os.path.join(chief, name), "rb") as f:
+                content = f.read()
+            atomic_write(os.path.join(run_dir, name), lambda out, c=content: out.write(c))
+
+
+def check_same_start(epoch: int, checkpoint_path: str) -> None:
+    """Under ``MultiWorkerMirroredStrategy``, fail unless every worker resumes from the same epoch:
+    workers at different epochs would run different numbers of steps and wait for each other
+    forever. A no-op for one worker."""
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    def own_epoch():
+        return tf.constant([epoch], tf.int64)
+
+    # In a tf.function: run eagerly, the collective strategy warns of its overhead.
+    @tf.function(autograph=False)
+    def every_epoch():
+        return strategy.gather(strategy.run(own_epoch), axis=0)
+
+    epochs = every_epoch().numpy()
+    if epochs.min() != epochs.max():
+        raise InputError(
+            f"the workers would resume from different epochs ({sorted(set(int(e) for e in epochs))}; this worker: "
+            f"{epoch}, from {checkpoint_path}): a worker stopped between two checkpoints and cannot see the "
+            "chief's. Put --out on a file system every worker shares (the workers then resume from the chief's "
+            "checkpoint), or copy the chief's checkpoint.npz and epochs.jsonl into every worker's run directory")
+
+
 def num_replicas() -> int:
     """Replicas taking part in the current step (1 outside a replica context)."""
     context = tf.distribute.get_replica_context()
@@ -76,8 +161,22 @@ def gather(x: tf.Tensor) -> tf.Tensor:
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return x
+    if not x.device and isinstance(context.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # MultiWorkerMirroredStrategy traces the step without a device on its tensors, and its
+        # all_gather gathers "to the tensor's device": an empty one fails ("destinations can not be
+        # empty", issue 18). Pin the tensor to this replica's device on this worker.
+        with tf.device(_replica_device(context)):
+            x = tf.identity(x)
     # all_gather forgets the static trailing dimensions; shape checks downstream need them.
     return tf.ensure_shape(context.all_gather(x, axis=0), (None,) + tuple(x.shape[1:]))
+
+
+def _replica_device(context) -> str:
+    """The device of the replica running ``context`` on this worker."""
+    devices = context.strategy.extended.worker_devices
+    if len(devices) == 1:  # one device per worker: the case measured here (CPU workers)
+        return devices[0]
+    return context.devices[0]  # several per worker (GPUs): the replica's own, as the strategy maps it
 
 
 def store_rows(variable, row_column: tf.Tensor, values: tf.Tensor) -> None:

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf.training import checkpoint
+from sdch_tf.training import checkpoint, distribute
 from sdch_tf.atomic import RUN_FILE_HINT, atomic_write_json, read_json, remove_stale_temporaries
 from sdch_tf.data.pipeline import num_train_batches, train_batches
 from sdch_tf.input_errors import CorruptRunFile
@@ -90,6 +90,7 @@ def fit_resumable(model: keras.Model, batches: Callable[[int], tf.data.Dataset],
     ckpt_path = os.path.join(run_dir, CHECKPOINT_FILE)
     log_path = os.path.join(run_dir, EPOCH_LOG_FILE)
     remove_stale_temporaries(run_dir)
+    distribute.resume_point_of(run_dir, (CHECKPOINT_FILE, EPOCH_LOG_FILE), checkpoint.read_epoch)
     identity = read_identity(run_dir)
     initial_epoch, previous = 0, []
     if os.path.exists(ckpt_path):
@@ -97,6 +98,7 @@ def fit_resumable(model: keras.Model, batches: Callable[[int], tf.data.Dataset],
         previous = EpochLog.read(log_path)[:initial_epoch] if os.path.exists(log_path) else []
         if verbose:
             print(f"Resuming from {ckpt_path} after epoch {initial_epoch}")
+    distribute.check_same_start(initial_epoch, ckpt_path)
     log = EpochLog(log_path, previous)
     saver = Checkpoint(ckpt_path, identity, epoch=initial_epoch if os.path.exists(ckpt_path) else None)
     if initial_epoch < epochs:

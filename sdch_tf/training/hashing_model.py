@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf.training.distribute import num_replicas, store_rows
+from sdch_tf.training.distribute import num_replicas, step_logs, store_rows
 from sdch_tf.training.itq import sign
 
 # The phase name reported in epoch logs for methods without a staged schedule.
@@ -71,6 +71,17 @@ class TwoNetworkModel(keras.Model):
     variables keep their order in checkpoints); it defines ``variable_groups``, ``train_step``
     and, if its codes are not sign(net output), ``encoding_output``.
     """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: ``finish_build`` made every variable and optimiser slot before ``fit``.
+
+        Keras' own version (keras/src/backend/tensorflow/trainer.py) takes a batch from the
+        distributed iterator and averages it with ``strategy.reduce("MEAN", batch)`` to learn the
+        input shapes; ``MultiWorkerMirroredStrategy.reduce`` cannot take a dict of per-replica
+        tensors, so every multi-worker ``fit`` failed there (issue 18).
+        """
+        if not self.built:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _init_training(self, log_names: Iterable[str]):
         self.phase = JOINT
@@ -129,7 +140,7 @@ class TwoNetworkModel(keras.Model):
         """Update the trackers with this step's values; the logs ``train_step`` returns."""
         for name, tracker in self.trackers.items():
             tracker.update_state(values[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     # ---------------------------------------------------------------- forward
     def call(self, inputs, training=False):
