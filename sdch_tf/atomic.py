@@ -175,17 +175,18 @@ def fsync_directory(directory):
 
 
 @contextlib.contextmanager
-def exclusive_lock(path, what: str):
+def exclusive_lock(path, what: str, wait: bool = False):
     """Hold an exclusive ``flock`` on the file ``path`` (created if needed) for the ``with`` block.
 
-    Another process holding it: ``InputError`` naming ``what`` and that process. The lock dies
+    Another process holding it: ``InputError`` naming ``what`` and that process, or, with
+    ``wait``, wait until it lets go (for short critical sections). The lock dies
     with its process (a killed run never leaves a stale lock); the file itself stays, since
     deleting a lock file races with a process about to lock it.
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
         os.close(fd)

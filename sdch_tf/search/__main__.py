@@ -1,6 +1,6 @@
 """Search with a trained model: ``python -m sdch_tf.search {index,query,export}``.
 
-    python -m sdch_tf.search index  --run RUN_DIR [--out INDEX_DIR] [--encode]
+    python -m sdch_tf.search index  --run RUN_DIR [--out INDEX_DIR] [--encode] [--shards N [--shard I]]
     python -m sdch_tf.search query  --run RUN_DIR (--image FILE | --text "words ..." | --item N
                                     [--modality image|text] | --queries FILE) [--target image|text]
                                     [--k 10] [--json]
@@ -40,6 +40,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     index.add_argument("--out", default=None, metavar="INDEX_DIR", help="default: RUN_DIR/index")
     index.add_argument("--encode", action="store_true",
                        help="encode the database with the restored networks instead of reusing the run's codes.npz")
+    index.add_argument("--shards", type=int, default=None, metavar="N",
+                       help="split the database into N contiguous parts, each encoded and written on its own "
+                            "(resumable part by part) and merged into one index when the last is written")
+    index.add_argument("--shard", type=int, default=None, metavar="I",
+                       help="with --shards: encode part I only (0-based), e.g. one process or machine per part; "
+                            "without it every missing part is encoded, one after the other")
 
     query = command("query", "the top k of a query, ranked by Hamming distance (ties in database order)")
     what = query.add_mutually_exclusive_group(required=True)
@@ -71,6 +77,8 @@ def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "query" and args.k < 1:
         raise InputError(f"--k {args.k}: give at least 1")
+    if args.command == "index" and args.shard is not None and (args.shards is None or not 0 <= args.shard < args.shards):
+        raise InputError(f"--shard {args.shard} needs --shards N with 0 <= I < N")
     check_run_dir(args.run)  # before TensorFlow's import: a mistyped --run fails at once
     cli.quiet_tensorflow_import(args.verbose)
     from sdch_tf.search import runs
@@ -85,11 +93,41 @@ def _index(args, opened) -> int:
 
     out = args.out or os.path.join(opened.run_dir, index.INDEX_DIR)
     cli.check_out_dir(out)
-    databases = [opened.database(modality, encode=args.encode) for modality in index.MODALITIES]
     run = {"run_id": opened.run_id, "run_dir": opened.run_dir, "method": opened.method.name,
            "dataset": opened.data.name, "source": "encoded" if args.encode else "codes.npz"}
-    index.write_index(out, databases, run)
-    print(f"Wrote {out}: {index.describe(index.read_manifest(out))}")
+    if args.shards is None:
+        databases = [opened.database(modality, encode=args.encode) for modality in index.MODALITIES]
+        index.write_index(out, databases, run)
+        print(f"Wrote {out}: {index.describe(index.read_manifest(out))}")
+        return 0
+    return _index_shards(args, opened, out, run)
+
+
+def _index_shards(args, opened, out: str, run: dict) -> int:
+    from sdch_tf.search import index
+
+    if os.path.isfile(os.path.join(out, index.MANIFEST)) and not os.path.isdir(index.parts_dir(out)):
+        manifest = index.read_manifest(out)
+        shards = {len(entry["shards"]) for entry in manifest["modalities"].values()}
+        if manifest.get("run_id") == run["run_id"] and manifest.get("source") == run["source"] and shards == {args.shards}:
+            print(f"{out} is complete: {index.describe(manifest)} (delete it to encode again)")
+            return 0
+    parts = index.start_parts(out, args.shards, run, opened.bits)
+    bounds = index.part_bounds(len(opened.split.database), args.shards)
+    todo = [args.shard] if args.shard is not None else list(range(args.shards))
+    for shard in todo:
+        if index.part_written(parts, shard):
+            print(f"Part {shard} of {args.shards} is already written ({parts})")
+            continue
+        databases = [opened.database(modality, encode=args.encode, part=bounds[shard]) for modality in index.MODALITIES]
+        index.write_part(parts, shard, databases)
+        print(f"Wrote part {shard} of {args.shards}: database items {bounds[shard].start}–{bounds[shard].stop - 1}")
+    if index.merge_parts(out) is None:
+        missing = [i for i in range(args.shards) if not index.part_written(parts, i)]
+        print(f"{args.shards - len(missing)} of {args.shards} parts written; the index is merged when the last is "
+              f"(missing: {', '.join(map(str, missing))})")
+    else:
+        print(f"Merged {args.shards} parts into {out}: {index.describe(index.read_manifest(out))}")
     return 0
 
 

@@ -15,7 +15,14 @@ place (``atomic.replace_directory``), so that a reader sees either the old index
     text-00000.npz      the text database, the same arrays
 
 The database order — the order ties are ranked in — is the shards' order, then the rows' order
-within each shard. One shard per modality for now; sharded indexing (issue 18) writes more.
+within each shard.
+
+Sharded indexing (``index --shards N [--shard I]``) splits the database order into N contiguous
+parts; each part is encoded by its own process (or one after the other by one process) into
+``INDEX_DIR.parts/<modality>-<I>.npz`` beside the index, each written atomically, so that an
+interrupted part is redone and a finished one is kept. When the last part is written, the parts
+are moved into the index (``merge_parts``): shard I of the index is part I, so the database order
+— and every ranking — is the one-process index's.
 """
 from __future__ import annotations
 
@@ -113,6 +120,96 @@ def write_index(directory: str, databases: list[Database], run: dict) -> str:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+PARTS_SUFFIX = ".parts"
+PARTS_MANIFEST = "parts.json"
+
+
+def parts_dir(directory: str) -> str:
+    """Where the parts of a sharded index at ``directory`` are written until they are merged."""
+    return os.path.abspath(directory).rstrip(os.sep) + PARTS_SUFFIX
+
+
+def part_bounds(total: int, shards: int) -> list[slice]:
+    """The N contiguous slices of a database of ``total`` items, as equal as they come
+    (the first ``total % N`` one item longer), in order."""
+    if shards < 1:
+        raise InputError(f"--shards {shards}: give at least 1")
+    sizes = [total // shards + (1 if i < total % shards else 0) for i in range(shards)]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+
+
+def _part_file(modality: str, shard: int) -> str:
+    return f"{modality}-{shard:05d}.npz"
+
+
+def start_parts(directory: str, shards: int, run: dict, bits: int) -> str:
+    """The parts directory of a sharded index, created (with its manifest) or checked: parts of
+    another run, shard count or code source are refused rather than mixed."""
+    parts = parts_dir(directory)
+    expected = {"format": FORMAT, "shards": shards, "bits": bits, **run}
+    path = os.path.join(parts, PARTS_MANIFEST)
+    with _parts_lock(directory):  # the shards' processes start together
+        os.makedirs(parts, exist_ok=True)
+        if not os.path.exists(path):
+            atomic.atomic_write_json(path, expected)
+    found = atomic.read_json(path)
+    keys = ("shards", "bits", "run_id", "source")
+    if {k: found.get(k) for k in keys} != {k: expected.get(k) for k in keys}:
+        differ = ", ".join(f"{k} {found.get(k)!r} there, {expected.get(k)!r} now" for k in keys
+                           if found.get(k) != expected.get(k))
+        raise InputError(f"{parts} holds the parts of another sharded index ({differ}); finish that one with "
+                         f"the same options, or delete {parts}")
+    return parts
+
+
+def part_written(parts: str, shard: int) -> bool:
+    return all(os.path.isfile(os.path.join(parts, _part_file(m, shard))) for m in MODALITIES)
+
+
+def write_part(parts: str, shard: int, databases: list[Database]) -> None:
+    """Part ``shard`` of every modality, each file written atomically."""
+    for db in databases:
+        arrays = {"codes": db.codes, "codes_shape": np.asarray([db.size, db.bits], np.int64),
+                  "rows": np.asarray(db.rows, np.int64), "file_rows": np.asarray(db.file_rows, np.int64)}
+        atomic.atomic_write(os.path.join(parts, _part_file(db.modality, shard)), lambda f, a=arrays: np.savez(f, **a))
+
+
+def merge_parts(directory: str) -> str | None:
+    """Move every part into the index at ``directory`` when all are written; None while some are
+    missing. Under a lock: when two shards finish together, one merges and the other sees the
+    index already there."""
+    parts = parts_dir(directory)
+    with _parts_lock(directory):
+        manifest_path = os.path.join(parts, PARTS_MANIFEST)
+        if not os.path.exists(manifest_path):
+            return directory if os.path.exists(os.path.join(directory, MANIFEST)) else None
+        info = atomic.read_json(manifest_path)
+        shards = int(info["shards"])
+        if not all(part_written(parts, i) for i in range(shards)):
+            return None
+        modalities = {}
+        for modality in MODALITIES:
+            entries = []
+            for i in range(shards):
+                with np.load(os.path.join(parts, _part_file(modality, i))) as f:
+                    entries.append({"file": _part_file(modality, i), "count": int(f["codes_shape"][0])})
+            modalities[modality] = {"count": sum(e["count"] for e in entries), "shards": entries}
+        manifest = {k: v for k, v in info.items() if k != "shards"}
+        manifest.update(modalities=modalities,
+                        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+        os.remove(manifest_path)
+        atomic.atomic_write_json(os.path.join(parts, MANIFEST), manifest)
+        os.chmod(parts, 0o777 & ~_umask())
+        atomic.replace_directory(parts, os.path.abspath(directory))
+    return directory
+
+
+def _parts_lock(directory: str):
+    # Beside the parts, not in them: the parts directory is renamed into the index.
+    return atomic.exclusive_lock(parts_dir(directory) + ".lock", f"the sharded index {directory}", wait=True)
 
 
 def _umask() -> int:

@@ -181,11 +181,11 @@ class OpenedRun:
             self._codes = experiment.load_codes(path)
         return self._codes
 
-    def database(self, modality: str, encode: bool = False) -> search_index.Database:
-        """The split's database of ``modality``, packed: from codes.npz, or encoded again with the
-        restored networks (``encode``)."""
-        rows = np.asarray(self.split.database, np.int64)
-        codes = self.encode_rows(modality, rows) if encode else self.codes()[f"db_{modality}"]
+    def database(self, modality: str, encode: bool = False, part: slice = slice(None)) -> search_index.Database:
+        """The split's database of ``modality`` (its ``part``, a slice of the database order),
+        packed: from codes.npz, or encoded again with the restored networks (``encode``)."""
+        rows = np.asarray(self.split.database, np.int64)[part]
+        codes = self.encode_rows(modality, rows) if encode else self.codes()[f"db_{modality}"][part]
         return search_index.Database(modality=modality, bits=self.bits, codes=pack_codes(codes), rows=rows,
                                      file_rows=self.metadata.file_rows[rows])
 
