@@ -27,20 +27,12 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from sdch_tf.machine import cpu_line  # noqa: E402
 from sdch_tf.prepare import images as prepare_images  # noqa: E402
 from sdch_tf.prepare import mirflickr, writer  # noqa: E402
 from sdch_tf.prepare.release import open_release  # noqa: E402
 
 NUS_WIDE_IMAGES = 269_648
-
-
-def cpu_line() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = "unknown CPU"
-    return f"CPU: {model}, {os.cpu_count()} cores"
 
 
 def photo(seed: int) -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -26,13 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+from sdch_tf.machine import cpu_line  # noqa: E402
 
 
 def make_problem(n: int, image_dim: int, text_dim: int, num_labels: int, seed: int = 0):
@@ -189,7 +182,7 @@ def main(argv=None) -> int:
     if args.one:
         print(json.dumps(run_one(args.one, args)))
         return 0
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.num_train} training pairs, image {args.image_dim}-d, "
+    print(f"{cpu_line()}; {args.num_train} training pairs, image {args.image_dim}-d, "
           f"text {args.text_dim}-d, {args.labels} labels")
     inputs_mb = args.num_train * (args.image_dim + args.text_dim) * 8 / 2 ** 20
     print(f"(the float64 inputs alone: {inputs_mb:.0f} MB)")

@@ -21,7 +21,7 @@ UTILITIES, FRAMEWORK, METHODS, RUN, TOP = range(5)
 RANKS = [  # (module prefix, rank); the longest matching prefix wins
     ("sdch_tf", UTILITIES),  # sdch_tf/__init__.py
     ("sdch_tf.atomic", UTILITIES), ("sdch_tf.input_errors", UTILITIES), ("sdch_tf.config_checks", UTILITIES),
-    ("sdch_tf.cli", UTILITIES), ("sdch_tf.cache", UTILITIES),
+    ("sdch_tf.cli", UTILITIES), ("sdch_tf.cache", UTILITIES), ("sdch_tf.machine", UTILITIES),
     ("sdch_tf.configs", FRAMEWORK), ("sdch_tf.registry", FRAMEWORK), ("sdch_tf.data", FRAMEWORK),
     ("sdch_tf.nets", FRAMEWORK), ("sdch_tf.training", FRAMEWORK), ("sdch_tf.retrieval", FRAMEWORK),
     ("sdch_tf.sdch", METHODS), ("baselines", METHODS),

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sdch_tf import atomic, training
+from sdch_tf import atomic, machine, training
 from sdch_tf.retrieval import evaluation
 from sdch_tf.run import results, tensorboard_log
 from sdch_tf.training import checkpoint, distribute
@@ -96,13 +96,7 @@ def device_description() -> str:
     if gpus:
         return "GPU: " + ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name)
                                    for g in gpus)
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"CPU: {model}, {os.cpu_count()} cores"
+    return machine.cpu_line()
 
 
 def run(method: Method, config, data: CrossModalData, bits: int, seed: int, out_dir: str,
