@@ -29,6 +29,7 @@ setup(
         # without it runs still train, without logs.
         "tensorboard",
     ],
-    extras_require={"test": ["pytest"]},
+    # faiss: the optional FAISS scans of sdch_tf.search.scan (faiss-*); in "test" too, so their tests run.
+    extras_require={"test": ["pytest", "faiss-cpu"], "faiss": ["faiss-cpu"]},
     entry_points={"console_scripts": ["sdch-train=sdch_tf.train:main"]},
 )

@@ -92,3 +92,22 @@ def test_parts_of_other_options_are_refused(run_dir, tmp_path, capsys):
     assert "holds the parts of another sharded index (shards 2 there, 3 now)" in capsys.readouterr().err
     assert search.main(["index", "--run", run_dir, "--shards", "2", "--shard", "5", "--out", out]) == 2
     assert "--shard 5 needs --shards N with 0 <= I < N" in capsys.readouterr().err
+
+
+def test_a_faiss_scan_answers_as_the_exact_scan_from_the_command_line(run_dir, capsys):
+    pytest.importorskip("faiss")
+    import json
+
+    answers = {}
+    for scan in ("numpy", "faiss-flat", "faiss-ivf"):
+        capsys.readouterr()
+        extra = ["--nprobe", "1000"] if scan == "faiss-ivf" else []
+        assert search.main(["query", "--run", run_dir, "--item", "3", "--k", "20", "--json", "--quiet",
+                            "--scan", scan, *extra]) == 0
+        (answer,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        answers[scan] = [(hit["row"], hit["distance"]) for hit in answer["results"]]
+    assert answers["faiss-flat"] == answers["numpy"]  # exact, ties in database order
+    # Every list visited: the exact distances, though FAISS may pick other items among the ties at the last one.
+    assert [d for _, d in answers["faiss-ivf"]] == [d for _, d in answers["numpy"]]
+    assert search.main(["query", "--run", run_dir, "--item", "3", "--nprobe", "4"]) == 2
+    assert "--nprobe 4 applies to --scan faiss-ivf only" in capsys.readouterr().err

@@ -20,6 +20,9 @@ from sdch_tf import cli
 from sdch_tf.input_errors import InputError
 from sdch_tf.search.rundir import check_run_dir
 
+# The scans of sdch_tf.search.scan.SCANNERS, named here so that --help imports no numpy scan code.
+SCAN_NAMES = ("numpy", "faiss-flat", "faiss-ivf", "faiss-multihash")
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m sdch_tf.search", description=__doc__.split("\n\n")[0],
@@ -62,6 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     query.add_argument("--index", default=None, metavar="INDEX_DIR",
                        help="the index to search (default: RUN_DIR/index if written, else the run's codes.npz)")
     query.add_argument("--json", action="store_true", help="one JSON object per query, one a line")
+    query.add_argument("--scan", choices=SCAN_NAMES, default="numpy",
+                       help="numpy: exact, the evaluator's order (default); faiss-flat: exact, the same answers; "
+                            "faiss-ivf, faiss-multihash: approximate, for very large databases (docs/search.md, "
+                            'Search at scale); FAISS needs pip install ".[faiss]"')
+    query.add_argument("--nprobe", type=int, default=None, metavar="N",
+                       help="faiss-ivf: inverted lists visited per query (default 16)")
 
     export = command("export", "export the image and text encoders as SavedModels (TensorFlow alone loads them)")
     export.add_argument("--out", required=True, metavar="DIR")
@@ -77,6 +86,8 @@ def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "query" and args.k < 1:
         raise InputError(f"--k {args.k}: give at least 1")
+    if args.command == "query" and args.nprobe is not None and (args.scan != "faiss-ivf" or args.nprobe < 1):
+        raise InputError(f"--nprobe {args.nprobe} applies to --scan faiss-ivf only, and must be at least 1")
     if args.command == "index" and args.shard is not None and (args.shards is None or not 0 <= args.shard < args.shards):
         raise InputError(f"--shard {args.shard} needs --shards N with 0 <= I < N")
     check_run_dir(args.run)  # before TensorFlow's import: a mistyped --run fails at once
@@ -142,7 +153,8 @@ def _query(args, opened) -> int:
         queries = [query.Query("text", args.text, "text", "--text")]
     else:
         queries = [query.Query("item", query.parse_item(args.item, "--item"), args.modality, "--item")]
-    searcher = engine.Searcher(opened, args.index)
+    options = {"nprobe": args.nprobe} if args.scan == "faiss-ivf" and args.nprobe is not None else None
+    searcher = engine.Searcher(opened, args.index, scan=args.scan, scan_options=options)
     records, notes = searcher.search(queries, args.k, args.target)
     if not args.quiet:
         for note in notes:

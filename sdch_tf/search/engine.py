@@ -42,12 +42,15 @@ class Searcher:
         opened: the run.
         index_dir: an index directory (``index.write_index``); None: ``RUN_DIR/index`` if it
             exists, else the run's codes.npz.
-        scan: the scan implementation (``scan.SCANNERS``).
+        scan: the scan implementation (``scan.SCANNERS``): "numpy" (exact, the evaluator's order), or a
+            FAISS one (``pip install ".[faiss]"``; docs/search.md, "Search at scale").
+        scan_options: keyword arguments of the scan (``nprobe`` for faiss-ivf, ``nflip`` for faiss-multihash).
     """
 
-    def __init__(self, opened, index_dir: str | None = None, scan: str = "numpy"):
+    def __init__(self, opened, index_dir: str | None = None, scan: str = "numpy", scan_options: dict | None = None):
         self.opened = opened
         self.scan_kind = scan
+        self.scan_options = dict(scan_options or {})
         default = os.path.join(opened.run_dir, search_index.INDEX_DIR)
         if index_dir is None and os.path.isdir(default):
             index_dir = default
@@ -72,7 +75,7 @@ class Searcher:
     def scan(self, modality: str):
         if modality not in self._scans:
             db = self.database(modality)
-            self._scans[modality] = make_scan(db.codes, db.bits, self.scan_kind)
+            self._scans[modality] = make_scan(db.codes, db.bits, self.scan_kind, **self.scan_options)
         return self._scans[modality]
 
     # ------------------------------------------------------------- query codes
@@ -120,8 +123,9 @@ class Searcher:
             notes += query_notes
             modality = target or OTHER[query.modality]
             indices, distances = self.scan(modality).search(pack_codes(code[None]), k)
-            records.append(answer_record(self.opened, query, code, source, modality, indices[0], distances[0],
-                                         self.database(modality)))
+            found = indices[0] >= 0  # an approximate scan (faiss-ivf, faiss-multihash) may find fewer than k
+            records.append(answer_record(self.opened, query, code, source, modality, indices[0][found],
+                                         distances[0][found], self.database(modality)))
         return records, notes
 
 
