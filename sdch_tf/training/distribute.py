@@ -174,9 +174,12 @@ def gather(x: tf.Tensor) -> tf.Tensor:
 def _replica_device(context) -> str:
     """The device of the replica running ``context`` on this worker."""
     devices = context.strategy.extended.worker_devices
-    if len(devices) == 1:  # one device per worker: the case measured here (CPU workers)
+    if len(devices) == 1:  # one device per worker: the case tested here (CPU workers)
         return devices[0]
-    return context.devices[0]  # several per worker (GPUs): the replica's own, as the strategy maps it
+    try:  # several per worker (GPUs): the replica's own, as the strategy maps it (not tested here)
+        return context.devices[0]
+    except (IndexError, ValueError, RuntimeError):
+        return devices[0]  # any device will do for the gather's destination; only a copy is at stake
 
 
 def store_rows(variable, row_column: tf.Tensor, values: tf.Tensor) -> None:
