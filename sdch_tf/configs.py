@@ -191,6 +191,9 @@ def _with_dropout(config, method: str, rate: float) -> dict:
     of ``config`` that have a dropout rate (``--dropout``)."""
     if not 0.0 <= rate < 1.0:
         raise InputError(f"--dropout {rate} is outside [0, 1)")
+    if registry.get_method(method).inputs == "features":
+        # Its image_net is the backbone the features are extracted with, in inference (no dropout).
+        raise InputError(f"--dropout does not apply to --method {method}: it trains on fixed image features")
     replaced = {}
     for name in ("image_net", "text_net"):
         net = getattr(config, name, None)

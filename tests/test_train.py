@@ -238,3 +238,16 @@ def test_the_learning_curve_is_logged_and_training_is_unchanged_by_it(tmp_path):
 def test_eval_every_below_one_is_one_error_line(tmp_path, capsys):
     assert train.main(["--preset", "smoke", "--eval-every", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == "error: eval_every (--eval-every) = 0: must be at least 1"
+
+
+def test_dropout_overrides_every_network_that_has_a_rate():
+    args = train.parse_args(["--preset", "smoke", "--dropout", "0"])
+    assert train.build_config(args).image_net.dropout == 0.0
+    assert train.build_config(train.parse_args(["--preset", "smoke"])).image_net.dropout == 0.5
+    rdcmh = train.build_config(train.parse_args(["--method", "rdcmh", "--preset", "paper", "--weights", "none",
+                                                 "--dropout", "0.25"]))
+    assert rdcmh.image_net.dropout == 0.25 and rdcmh.text_net.dropout == 0.25
+    with pytest.raises(InputError, match="--dropout does not apply to --method scm"):
+        train.build_config(train.parse_args(["--method", "scm", "--dropout", "0"]))
+    with pytest.raises(InputError, match=r"--dropout 1.0 is outside \[0, 1\)"):
+        train.build_config(train.parse_args(["--dropout", "1"]))
