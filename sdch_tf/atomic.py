@@ -53,7 +53,7 @@ def _temporary_beside(path):
     try:
         yield fd, tmp
         # mkstemp creates 0600; give the file the permissions a plain open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -61,7 +61,8 @@ def _temporary_beside(path):
         raise
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-mode creation mask (read without changing it for good)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -184,7 +185,7 @@ def exclusive_lock(path, what: str, wait: bool = False):
     deleting a lock file races with a process about to lock it.
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~umask())
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -104,17 +104,13 @@ def write_index(directory: str, databases: list[Database], run: dict) -> str:
     atomic.finish_replace(directory, atomic.sibling(directory, "new"))
     staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.{atomic.TEMP_PREFIX}")
     try:
-        modalities = {}
-        for db in databases:
-            name = f"{db.modality}-00000.npz"
-            arrays = {"codes": db.codes, "codes_shape": np.asarray([db.size, db.bits], np.int64),
-                      "rows": np.asarray(db.rows, np.int64), "file_rows": np.asarray(db.file_rows, np.int64)}
-            atomic.atomic_write(os.path.join(staging, name), lambda f, a=arrays: np.savez(f, **a))
-            modalities[db.modality] = {"count": db.size, "shards": [{"file": name, "count": db.size}]}
+        write_part(staging, 0, databases)  # a one-shard index: its only part
+        modalities = {db.modality: {"count": db.size, "shards": [{"file": _part_file(db.modality, 0), "count": db.size}]}
+                      for db in databases}
         manifest = {"format": FORMAT, "bits": bits.pop(), **run, "modalities": modalities,
                     "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         atomic.atomic_write_json(os.path.join(staging, MANIFEST), manifest)
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~atomic.umask())
         atomic.replace_directory(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -202,7 +198,7 @@ def merge_parts(directory: str) -> str | None:
                         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
         os.remove(manifest_path)
         atomic.atomic_write_json(os.path.join(parts, MANIFEST), manifest)
-        os.chmod(parts, 0o777 & ~_umask())
+        os.chmod(parts, 0o777 & ~atomic.umask())
         atomic.replace_directory(parts, os.path.abspath(directory))
     return directory
 
@@ -210,12 +206,6 @@ def merge_parts(directory: str) -> str | None:
 def _parts_lock(directory: str):
     # Beside the parts, not in them: the parts directory is renamed into the index.
     return atomic.exclusive_lock(parts_dir(directory) + ".lock", f"the sharded index {directory}", wait=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_manifest(directory: str) -> dict:
