@@ -21,8 +21,8 @@ class UnreadableImage(Exception):
     """An image file that cannot be decoded completely; ``str(e)`` says why (for the report)."""
 
 
-def decode_image(data: bytes, size: int = STORED_SIZE) -> np.ndarray:
-    """The image file ``data`` as (size, size, 3) uint8 RGB.
+def decode_image(data: bytes, size: int | tuple[int, int] = STORED_SIZE) -> np.ndarray:
+    """The image file ``data`` as (H, W, 3) uint8 RGB, ``size`` = (H, W) or one side for both.
 
     Raises:
         UnreadableImage: not an image, truncated, or otherwise undecodable.
@@ -41,6 +41,7 @@ def decode_image(data: bytes, size: int = STORED_SIZE) -> np.ndarray:
         raise UnreadableImage("not an image file Pillow recognises") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise UnreadableImage(f"cannot decode: {e}") from None
-    if rgb.size != (size, size):
-        rgb = rgb.resize((size, size), Image.BICUBIC)
+    height, width = (size, size) if isinstance(size, int) else size
+    if rgb.size != (width, height):
+        rgb = rgb.resize((width, height), Image.BICUBIC)
     return np.asarray(rgb, dtype=np.uint8)

@@ -17,22 +17,21 @@ from sdch_tf.search.scan import make_scan, pack_codes
 
 
 def read_image_file(path: str, size: tuple[int, int]) -> np.ndarray:
-    """uint8 RGB (H, W, 3) of the image file ``path``, resized (bilinear) to ``size`` = (H, W) — the
-    dataset's stored image size, which the evaluator's preprocessing starts from — when it differs."""
-    from PIL import Image, UnidentifiedImageError
+    """uint8 RGB (H, W, 3) of the image file ``path``, resized to ``size`` = (H, W) — the dataset's
+    stored image size, which the evaluator's preprocessing starts from — when it differs: decoded
+    and resized as ``python -m sdch_tf.prepare`` stores a release's images (``prepare.images``)."""
+    from sdch_tf.prepare.images import UnreadableImage, decode_image
 
     if not os.path.exists(path):
         raise InputError(f"image file {path} does not exist")
     if os.path.isdir(path):
         raise InputError(f"image file {path} is a directory")
+    with open(path, "rb") as f:
+        data = f.read()
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            if image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.BILINEAR)
-            return np.asarray(image, np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise InputError(f"image file {path} cannot be read as an image ({type(e).__name__}: {e})") from None
+        return decode_image(data, size)
+    except UnreadableImage as e:
+        raise InputError(f"image file {path} cannot be read as an image ({e})") from None
 
 
 class Searcher:
