@@ -1,17 +1,14 @@
 """--distribute: a mirrored run on two logical CPU devices trains like one device
 (the runs: tests/two_devices.py)."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from sdch_tf.training import distribute
-from tests import two_devices
+from tests import two_devices, workers
 
-REPO = two_devices.REPO
+SMOKE_QUIET = ["--preset", "smoke", "--quiet"]
 
 # SDCH's smoke preset runs all three phases of the staged schedule; dropout off: a replica's
 # dropout mask cannot equal a slice of the one-device mask.
@@ -67,27 +64,13 @@ def test_unknown_strategy_lists_the_choices():
         distribute.make_strategy("tpu")
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def _train(args, tmp_path, **env):
-    environment = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", **env)
-    return subprocess.run([sys.executable, "-m", "sdch_tf.train", "--preset", "smoke", "--quiet",
-                           "--out", str(tmp_path), *args], cwd=REPO, env=environment, capture_output=True,
-                          text=True, timeout=600)
-
-
 def test_multiworker_from_tf_config_trains_like_one_device(tmp_path):
     """A one-worker cluster: the MultiWorkerMirroredStrategy path end to end through the CLI."""
-    cluster = json.dumps({"cluster": {"worker": [f"localhost:{_free_port()}"]}, "task": {"type": "worker", "index": 0}})
-    distributed = _train(["--distribute", "multiworker"], tmp_path / "mw", TF_CONFIG=cluster)
+    (port,) = workers.free_ports(1)
+    cluster = json.dumps({"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}})
+    distributed = workers.train([*SMOKE_QUIET, "--distribute", "multiworker"], tmp_path / "mw", TF_CONFIG=cluster)
     assert distributed.returncode == 0, distributed.stderr[-3000:]
-    single = _train([], tmp_path / "single")
+    single = workers.train(SMOKE_QUIET, tmp_path / "single")
     assert single.returncode == 0, single.stderr[-3000:]
     (mw,) = (tmp_path / "mw" / "runs").iterdir()
     (one,) = (tmp_path / "single" / "runs").iterdir()

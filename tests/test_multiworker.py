@@ -3,9 +3,6 @@
 the chief writes into --out; a worker killed mid-run stops the other with one error line, and
 the restarted cluster resumes from the last checkpoint to the uninterrupted run's codes."""
 import json
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -23,9 +20,7 @@ CASES = {"sdch": ["--dropout", "0"], "dcmh": []}
 
 
 def one_device(out, method: str, extra: list[str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sdch_tf.train", "--method", method, *SMOKE, *extra, "--out", str(out)],
-                          cwd=workers.REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": workers.REPO})
+    proc = workers.train(["--method", method, *SMOKE, *extra], out)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

@@ -18,6 +18,14 @@ from dataclasses import dataclass
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def train(args: list[str], out, timeout: float = 600, **env) -> subprocess.CompletedProcess:
+    """One ``python -m sdch_tf.train ARGS --out OUT`` process (``env``: extra environment, e.g.
+    TF_CONFIG), its output captured."""
+    environment = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", **env)
+    return subprocess.run([sys.executable, "-m", "sdch_tf.train", *args, "--out", str(out)], cwd=REPO,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports free now (all bound at once, so that none is handed out twice)."""
     sockets = [socket.socket() for _ in range(count)]
