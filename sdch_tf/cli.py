@@ -165,12 +165,27 @@ def _lost_worker(error: Exception) -> str | None:
     message = str(error)
     if "ollective" not in message and "heartbeat" not in message and "task" not in message:
         return None
-    after = message.split("unhealthy", 1)[1] if "unhealthy" in message else message
-    tasks = sorted(set(_TASK.findall(after)))
-    who = ", ".join(tasks) if tasks else "a worker"
+    who = ", ".join(_unhealthy_tasks(message)) or "a worker"
     return (f"error: the cluster lost {who} ({type(error).__name__}: collectives aborted); every finished epoch is "
             "checkpointed: start every worker again with the same command, and training resumes from the last "
             "checkpoint")
+
+
+def _unhealthy_tasks(message: str) -> list[str]:
+    """The tasks TensorFlow's health check lists, one a line, after "… tasks are unhealthy (…):". The
+    rest of the message names other tasks too (the one that reported, a remote gRPC target): those
+    did not stop."""
+    if "unhealthy" not in message:
+        return []
+    tasks = []
+    for line in message.split("unhealthy", 1)[1].split(":", 1)[-1].splitlines():
+        line = line.strip()
+        if not line and not tasks:
+            continue
+        if not _TASK.fullmatch(line):
+            break
+        tasks.append(line)
+    return tasks
 
 
 def _wrapped_input_error(error: Exception) -> str | None:

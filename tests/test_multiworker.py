@@ -121,6 +121,15 @@ def test_a_lost_worker_is_one_error_line(capsys):
                    "every finished epoch is checkpointed: start every worker again with the same command, and "
                    "training resumes from the last checkpoint")
 
+    def lost_and_more(argv):  # other tasks named after the list (the reporter, a gRPC target) did not stop
+        raise tf.errors.UnavailableError(None, None, "Collective ops is aborted by: The following tasks are unhealthy "
+                                         "(stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have "
+                                         "crashed. Additional GRPC error information from remote target "
+                                         "/job:worker/replica:0/task:0")
+
+    assert cli.run_main(lost_and_more, []) == cli.EXIT_CLUSTER
+    assert capsys.readouterr().err.strip().startswith("error: the cluster lost /job:worker/replica:0/task:1 (")
+
     def other(argv):
         raise tf.errors.UnavailableError(None, None, "Socket closed")
 
